@@ -1,0 +1,164 @@
+"""Streaming readers: JSONL (plain, ``.gz``, ``.zst``), ``.txt`` files, directories of them, stdin.
+
+Every problem is reported as one line naming the file and line; with ``on_error="skip"`` the
+offending line is skipped and listed in :class:`ReadStats` instead, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from dedup.errors import InputError
+from dedup.io.records import (
+    DEFAULT_ID_FIELD,
+    DEFAULT_SITE_FIELD,
+    DEFAULT_TEXT_FIELD,
+    Record,
+    record_from_dict,
+)
+
+ON_ERROR = ("raise", "skip")
+TEXT_SUFFIXES = (".txt",)
+
+
+@dataclass
+class ReadStats:
+    """What a reader saw: documents read and lines skipped (with where and why)."""
+
+    documents: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading bytes, decompressing ``.gz``/``.zst`` by extension."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    if path.suffix == ".zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    return open(path, "rb")
+
+
+def is_text_path(path: Path) -> bool:
+    return path.suffix.lower() in TEXT_SUFFIXES
+
+
+class RecordReader:
+    """Read records from a path (file, directory or ``-``), checking ids are unique.
+
+    Parameters mirror the CLI options; ``stats`` collects counts and skips.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        text_field: str = DEFAULT_TEXT_FIELD,
+        id_field: str = DEFAULT_ID_FIELD,
+        site_field: str = DEFAULT_SITE_FIELD,
+        on_error: str = "raise",
+    ) -> None:
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+        self.path = str(path)
+        self.text_field = text_field
+        self.id_field = id_field
+        self.site_field = site_field
+        self.on_error = on_error
+        self.stats = ReadStats()
+
+    def check(self) -> None:
+        """Fail early, before any work, when the input does not exist."""
+        if self.path != "-" and not Path(self.path).exists():
+            raise InputError(f"{self.path}: no such file or directory")
+
+    def __iter__(self) -> Iterator[Record]:
+        self.check()
+        self.stats = ReadStats()
+        seen: set[str] = set()
+        for record in self._records():
+            if record.id in seen:
+                self._problem(record.source, f"duplicate id {record.id!r}")
+                continue
+            seen.add(record.id)
+            self.stats.documents += 1
+            yield record
+
+    def _problem(self, where: str, message: str) -> None:
+        if self.on_error == "raise":
+            raise InputError(f"{where}: {message}")
+        self.stats.skipped.append({"where": where, "reason": message})
+
+    def _records(self) -> Iterator[Record]:
+        if self.path == "-":
+            yield from self._jsonl(sys.stdin.buffer, "<stdin>")
+            return
+        path = Path(self.path)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and is_text_path(p))
+            for file in files:
+                yield from self._text_file(file, file.relative_to(path).as_posix())
+        elif is_text_path(path):
+            yield from self._text_file(path, path.name)
+        else:
+            try:
+                with open_binary(path) as fh:
+                    yield from self._jsonl(fh, str(path))
+            except OSError as exc:  # e.g. a corrupt gzip stream
+                raise InputError(f"{path}: cannot read: {exc}") from None
+
+    def _text_file(self, path: Path, doc_id: str) -> Iterator[Record]:
+        where = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{where}: cannot read: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            self._problem(f"{where}:{line}", f"not valid UTF-8 (byte {exc.start})")
+            return
+        yield Record(id=doc_id, text=text, fields={"id": doc_id, "text": text}, source=where)
+
+    def _jsonl(self, fh: IO[bytes], name: str) -> Iterator[Record]:
+        stream = io.BufferedReader(fh) if not hasattr(fh, "peek") else fh
+        for lineno, raw in enumerate(stream, start=1):
+            where = f"{name}:{lineno}"
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self._problem(where, f"not valid UTF-8 (column {exc.start + 1})")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                self._problem(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
+                continue
+            except RecursionError:
+                self._problem(where, "malformed JSON: nested too deeply")
+                continue
+            if not isinstance(obj, dict):
+                self._problem(where, f"expected a JSON object, got {type(obj).__name__}")
+                continue
+            try:
+                yield record_from_dict(
+                    obj,
+                    default_id=str(lineno),
+                    text_field=self.text_field,
+                    id_field=self.id_field,
+                    site_field=self.site_field,
+                    where=where,
+                )
+            except InputError as exc:
+                self._problem(where, str(exc).split(": ", 1)[1])

@@ -1,0 +1,66 @@
+"""Clusters from verified pairs: an array union-find and the keeper rule.
+
+Keeper rule (documented, deterministic, independent of input order except for exact ties):
+the member with the most distinct content shingles (the most complete version) is kept; ties
+go to the member that came first in the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class UnionFind:
+    """Disjoint sets over ``0..n-1`` in an int64 array, with path halving."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return int(x)
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if ra < rb:
+            ra, rb = rb, ra
+        self.parent[ra] = rb  # the smaller index becomes the root
+        return True
+
+    def union_pairs(self, pairs: np.ndarray) -> None:
+        for a, b in np.asarray(pairs).tolist():
+            self.union(a, b)
+
+    def labels(self) -> np.ndarray:
+        """Root of every element (fully compressed)."""
+        parent = self.parent
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                return parent.copy()
+            parent[:] = grand
+
+
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Connected-component label (the smallest member index) of every element."""
+    uf = UnionFind(n)
+    uf.union_pairs(pairs)
+    return uf.labels()
+
+
+def choose_keepers(labels: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Index of the keeper of each element's cluster: largest ``weight``, then smallest index."""
+    n = len(labels)
+    idx = np.arange(n)
+    # Sort by cluster, then weight descending, then index ascending; the first of each cluster wins.
+    order = np.lexsort((idx, -np.asarray(weight, dtype=np.float64), labels))
+    first = np.ones(n, dtype=bool)
+    first[1:] = labels[order][1:] != labels[order][:-1]
+    keeper_of_label = np.empty(n, dtype=np.int64)
+    keeper_of_label[labels[order][first]] = order[first]
+    return keeper_of_label[labels]

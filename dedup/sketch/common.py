@@ -1,0 +1,77 @@
+"""Shingles a site repeats on many of its pages (menus, footers, templates), found by counting.
+
+Near-duplicate detection must not count them: two different articles of one site share their
+menus and footers, and at a low similarity threshold those alone would link them.
+
+A shingle is *common* in a site when at least ``max(min_docs, fraction * n)`` of the site's
+``n`` distinct pages carry it. ``min_docs`` is 2 by default: on a small site, text that two pages
+share cannot be told from template text (sidebars of pages crawled the same day are shared by a
+handful of pages), so only near-identical pages are found there, by the strict rule on whole
+pages; on a site of 100 pages, text on up to 4 of them still counts as content. Identical
+shingle sets count once, so a page crawled twenty times does not make its text a template.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xxhash
+
+from dedup.text.hashing import splitmix64
+from dedup.text.shingle import ShingleBatch
+
+DEFAULT_COMMON_FRACTION = 0.05
+DEFAULT_COMMON_MIN_DOCS = 2
+
+
+def set_fingerprints(sets: ShingleBatch) -> np.ndarray:
+    """A 64-bit fingerprint per document of its (sorted, unique) shingle set."""
+    raw = sets.hashes.tobytes()
+    offs = sets.offsets * 8
+    return np.array(
+        [xxhash.xxh3_64_intdigest(raw[offs[i] : offs[i + 1]]) for i in range(sets.n_docs)],
+        dtype=np.uint64,
+    )
+
+
+def common_mask(
+    sets: ShingleBatch,
+    site: np.ndarray,
+    *,
+    fraction: float = DEFAULT_COMMON_FRACTION,
+    min_docs: int = DEFAULT_COMMON_MIN_DOCS,
+) -> np.ndarray:
+    """True for every entry of ``sets.hashes`` that is common in its document's site.
+
+    ``sets`` must hold unique shingles per document; ``site`` is an integer site code per doc.
+    """
+    doc = sets.doc_ids()
+    site = np.asarray(site, dtype=np.int64)
+    # Count each distinct shingle set once per site.
+    fp = set_fingerprints(sets)
+    _, first = np.unique(np.stack([site, fp.view(np.int64)], axis=1), axis=0, return_index=True)
+    distinct = np.zeros(sets.n_docs, dtype=bool)
+    distinct[first] = True
+    n_distinct = np.bincount(site[distinct], minlength=int(site.max(initial=-1)) + 1)
+
+    # One 64-bit code per (site, shingle) entry; a collision would need two 64-bit hashes to
+    # differ by exactly a site's salt.
+    with np.errstate(over="ignore"):
+        code = sets.hashes ^ splitmix64(site[doc].astype(np.uint64))
+    counted = distinct[doc]
+    uniq, first_at, counts = np.unique(code[counted], return_index=True, return_counts=True)
+    # Every counted entry of one code belongs to one site.
+    code_site = site[doc][counted][first_at]
+    limit = np.maximum(min_docs, np.ceil(fraction * n_distinct)).astype(np.int64)
+    common_codes = uniq[counts >= limit[code_site]]
+    if len(common_codes) == 0:
+        return np.zeros(len(sets.hashes), dtype=bool)
+    return np.isin(code, common_codes)
+
+
+def drop_entries(sets: ShingleBatch, mask: np.ndarray) -> ShingleBatch:
+    """``sets`` without the entries where ``mask`` is True."""
+    keep = ~mask
+    counts = np.bincount(sets.doc_ids()[keep], minlength=sets.n_docs)
+    offsets = np.zeros(sets.n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return ShingleBatch(sets.hashes[keep], offsets)

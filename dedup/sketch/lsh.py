@@ -1,0 +1,86 @@
+"""LSH banding over signature arrays: band parameters, band keys and candidate pairs.
+
+Candidates come from sorting band keys, not from a Python dict per band: every bucket of
+documents with an equal key yields the pairs (first member, other member), a star that keeps
+the bucket connected with ``len(bucket) - 1`` pairs instead of all ``len(bucket)**2 / 2``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from dedup.text.hashing import splitmix64
+
+
+def _integrate(f, lo: float, hi: float, steps: int = 200) -> float:
+    x = np.linspace(lo, hi, steps + 1)
+    y = f(x)
+    return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2)
+
+
+@lru_cache(maxsize=256)
+def optimal_params(
+    threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
+) -> tuple[int, int]:
+    """``(bands, rows)`` with ``bands * rows <= num_perm`` minimizing the weighted error.
+
+    The same criterion as ``datasketch.MinHashLSH``: the false-positive probability mass
+    below ``threshold`` and the false-negative mass above it, weighted.
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"LSH threshold must be in (0, 1), got {threshold}")
+    best, best_err = (1, num_perm), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = _integrate(lambda s, b=b, r=r: 1 - (1 - s**r) ** b, 0.0, threshold)
+            fn = _integrate(lambda s, b=b, r=r: (1 - s**r) ** b, threshold, 1.0)
+            err = fp_weight * fp + fn_weight * fn
+            if err < best_err:
+                best, best_err = (b, r), err
+    return best
+
+
+def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per document and band: ``(n_docs, bands)`` uint64."""
+    n, num_perm = sigs.shape
+    if bands * rows > num_perm:
+        raise ValueError(f"bands*rows = {bands * rows} exceeds num_perm = {num_perm}")
+    blocks = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    keys = np.zeros((n, bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            keys = splitmix64(keys ^ blocks[:, :, r])
+        # Salt with the band number so equal values in different bands never meet.
+        keys = splitmix64(keys + np.arange(bands, dtype=np.uint64))
+    return keys
+
+
+def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Unique ``(i, j)`` pairs, ``i < j``, of documents that share a key in some band.
+
+    ``valid`` (bool per document) leaves documents out, e.g. empty ones.
+    """
+    n, bands = keys.shape
+    idx = np.arange(n, dtype=np.int64)
+    if valid is not None:
+        idx = idx[valid]
+    if len(idx) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    flat_keys = keys[idx].T.ravel()  # band-major
+    flat_docs = np.tile(idx, bands)
+    band = np.repeat(np.arange(bands, dtype=np.uint64), len(idx))
+    order = np.lexsort((flat_docs, flat_keys, band))
+    k, d, bd = flat_keys[order], flat_docs[order], band[order]
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = (k[1:] != k[:-1]) | (bd[1:] != bd[:-1])
+    head = np.maximum.accumulate(np.where(new, np.arange(len(k)), 0))
+    first = d[head]
+    members = ~new
+    pairs = np.stack([first[members], d[members]], axis=1)
+    if len(pairs) == 0:
+        return pairs
+    code = pairs[:, 0] * n + pairs[:, 1]
+    code = np.unique(code)
+    return np.stack([code // n, code % n], axis=1)

@@ -1,0 +1,271 @@
+"""Near-duplicate documents: shingle, drop site-common shingles, MinHash, LSH, verify, cluster.
+
+Two documents are near-duplicates when their *content* shingle sets (the shingles their site
+does not repeat on many pages) have a Jaccard similarity of at least ``threshold``, or when the
+smaller one is contained in the larger one to at least ``containment`` (versions that grow by
+appending). A page with almost no content of its own (fewer than ``min_content`` shingles left)
+is compared on its whole shingle set instead, and only to other such pages, with the stricter
+``strict_threshold``. Clusters are connected components of verified pairs; each keeps one
+document (see :func:`dedup.sketch.cluster.choose_keepers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from dedup.errors import ConfigError
+from dedup.io.records import (
+    DEFAULT_ID_FIELD,
+    DEFAULT_SITE_FIELD,
+    DEFAULT_TEXT_FIELD,
+    Record,
+    as_records,
+)
+from dedup.sketch.cluster import choose_keepers, components
+from dedup.sketch.common import (
+    DEFAULT_COMMON_FRACTION,
+    DEFAULT_COMMON_MIN_DOCS,
+    common_mask,
+    drop_entries,
+)
+from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
+from dedup.sketch.minhash import DEFAULT_NUM_PERM, DEFAULT_SEED, permutations, signatures
+from dedup.sketch.verify import pair_similarity
+from dedup.steps.base import Drop, Removal, Step
+from dedup.text.shingle import DEFAULT_NGRAM, SHINGLE_KINDS, ShingleBatch, shingle_batch
+
+DEFAULT_THRESHOLD = 0.2
+DEFAULT_CONTAINMENT = 0.8
+DEFAULT_STRICT_THRESHOLD = 0.8
+DEFAULT_MIN_CONTENT = 10
+DEFAULT_MIN_CONTENT_SHARE = 0.2
+DEFAULT_LSH_THRESHOLD = 0.1
+BATCH_CHARS = 1 << 22  # characters of text shingled per batch
+REASON = "near-duplicate"
+
+
+def concat_batches(batches: list[ShingleBatch]) -> ShingleBatch:
+    """One batch holding the documents of ``batches`` in order."""
+    if not batches:
+        return ShingleBatch(np.empty(0, np.uint64), np.zeros(1, np.int64))
+    hashes = np.concatenate([b.hashes for b in batches])
+    counts = np.concatenate([np.diff(b.offsets) for b in batches])
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return ShingleBatch(hashes, offsets)
+
+
+def batched(records: Iterable[Record], max_chars: int = BATCH_CHARS) -> Iterator[list[Record]]:
+    """Consecutive groups of records holding about ``max_chars`` characters of text."""
+    batch: list[Record] = []
+    size = 0
+    for record in records:
+        batch.append(record)
+        size += len(record.text) + 1
+        if size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class NearDuplicates(Step):
+    """Find clusters of near-duplicate documents; keep one document per cluster.
+
+    Parameters
+    ----------
+    threshold : float, default=0.3
+        Least exact Jaccard similarity of two documents' content shingle sets.
+    containment : float, default=0.8
+        Least share of the smaller content set found in the larger (``>1`` turns it off).
+    ngram : int, default=5
+        Shingle size, in words (or characters with ``shingle="char"``).
+    shingle : {"word", "char"}, default="word"
+    num_perm : int, default=128
+        MinHash permutations.
+    seed : int, default=1
+        Seed of the permutations; the same seed gives the same output.
+    lsh_threshold : float, default=0.15
+        Jaccard level the LSH bands are tuned for; below ``threshold`` so that containment
+        pairs (whose Jaccard is lower) still become candidates.
+    common_fraction, common_min_docs : float, int
+        A shingle is site-common (left out) when at least ``max(common_min_docs,
+        common_fraction * pages)`` distinct pages of its site carry it.
+    min_content : int, default=10
+        Pages with fewer content shingles are compared on all their shingles instead.
+    strict_threshold : float, default=0.8
+        Jaccard needed between two such content-less pages.
+
+    Attributes
+    ----------
+    ids_ : list of str
+    keepers_ : ndarray of int
+        Index of each document's keeper (itself for keepers and singletons).
+    similarity_ : ndarray of float
+        Exact Jaccard similarity of each document to its keeper (1.0 for keepers).
+    clusters_ : dict of str to str
+        Keeper id of every document id.
+    signatures_ : ndarray of shape (n_docs, num_perm), uint32
+    pairs_ : ndarray of shape (n_pairs, 2)
+        Verified near-duplicate pairs (document indices).
+    """
+
+    name = "neardup"
+
+    def __init__(
+        self,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        containment: float = DEFAULT_CONTAINMENT,
+        ngram: int = DEFAULT_NGRAM,
+        shingle: str = "word",
+        num_perm: int = DEFAULT_NUM_PERM,
+        seed: int = DEFAULT_SEED,
+        lsh_threshold: float = DEFAULT_LSH_THRESHOLD,
+        common_fraction: float = DEFAULT_COMMON_FRACTION,
+        common_min_docs: int = DEFAULT_COMMON_MIN_DOCS,
+        min_content: int = DEFAULT_MIN_CONTENT,
+        min_content_share: float = DEFAULT_MIN_CONTENT_SHARE,
+        strict_threshold: float = DEFAULT_STRICT_THRESHOLD,
+        text_field: str = DEFAULT_TEXT_FIELD,
+        id_field: str = DEFAULT_ID_FIELD,
+        site_field: str = DEFAULT_SITE_FIELD,
+    ) -> None:
+        self.threshold = threshold
+        self.containment = containment
+        self.ngram = ngram
+        self.shingle = shingle
+        self.num_perm = num_perm
+        self.seed = seed
+        self.lsh_threshold = lsh_threshold
+        self.common_fraction = common_fraction
+        self.common_min_docs = common_min_docs
+        self.min_content = min_content
+        self.min_content_share = min_content_share
+        self.strict_threshold = strict_threshold
+        self.text_field = text_field
+        self.id_field = id_field
+        self.site_field = site_field
+
+    def _validate(self) -> None:
+        for name in ("threshold", "strict_threshold", "lsh_threshold", "common_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(f"{name} must be in (0, 1], got {value}")
+        if self.containment <= 0:
+            raise ConfigError(f"containment must be positive, got {self.containment}")
+        if self.shingle not in SHINGLE_KINDS:
+            raise ConfigError(f"shingle must be one of {SHINGLE_KINDS}, got {self.shingle!r}")
+        if not 1 <= self.ngram <= (8 if self.shingle == "word" else 64):
+            raise ConfigError(f"ngram out of range for {self.shingle} shingles: {self.ngram}")
+        if self.num_perm < 2:
+            raise ConfigError(f"num_perm must be at least 2, got {self.num_perm}")
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(self, docs: Any, y: None = None) -> NearDuplicates:
+        """Shingle, sketch, index and cluster ``docs``; return ``self``."""
+        self._validate()
+        ids: list[str] = []
+        site_codes: dict[str | None, int] = {}
+        sites: list[int] = []
+        batches: list[ShingleBatch] = []
+        records = as_records(
+            docs, text_field=self.text_field, id_field=self.id_field, site_field=self.site_field
+        )
+        for batch in batched(records):
+            texts = [r.text for r in batch]
+            batches.append(shingle_batch(texts, ngram=self.ngram, kind=self.shingle).unique())
+            for r in batch:
+                ids.append(r.id)
+                sites.append(site_codes.setdefault(r.site, len(site_codes)))
+        self.ids_ = ids
+        self.sites_ = np.asarray(sites, dtype=np.int64)
+        full = concat_batches(batches)
+        self._fit_sets(full)
+        return self
+
+    def _fit_sets(self, full: ShingleBatch) -> None:
+        n = full.n_docs
+        common = common_mask(
+            full,
+            self.sites_,
+            fraction=self.common_fraction,
+            min_docs=self.common_min_docs,
+        )
+        content_size = np.bincount(full.doc_ids()[~common], minlength=n)
+        # Content-less pages are sketched on all their shingles, the others on their content.
+        full_size = np.diff(full.offsets)
+        self.content_mode_ = (content_size >= self.min_content) & (
+            content_size >= self.min_content_share * full_size
+        )
+        sets = drop_entries(full, common & self.content_mode_[full.doc_ids()])
+        self.set_sizes_ = np.diff(sets.offsets)
+        self.common_share_ = 1.0 - content_size / np.maximum(np.diff(full.offsets), 1)
+
+        perms = permutations(self.num_perm, self.seed)
+        sigs = np.empty((n, self.num_perm), dtype=np.uint32)
+        step = 4096
+        for lo in range(0, n, step):
+            part = _slice(sets, lo, min(lo + step, n))
+            sigs[lo : lo + part.n_docs] = signatures(part, perms)
+        self.signatures_ = sigs
+
+        bands, rows = optimal_params(self.lsh_threshold, self.num_perm)
+        keys = band_keys(sigs, bands, rows)
+        keys[~self.content_mode_] ^= np.uint64(0x5DEECE66D)  # the two modes never share buckets
+        cands = candidate_pairs(keys, valid=self.set_sizes_ > 0)
+        sim = pair_similarity(sets, cands)
+        jac, con = sim.jaccard, sim.containment
+        both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
+        ok = np.where(
+            both_content,
+            (jac >= self.threshold) | (con >= self.containment),
+            jac >= self.strict_threshold,
+        )
+        self.n_candidates_ = len(cands)
+        self.pairs_ = cands[ok]
+
+        labels = components(n, self.pairs_)
+        self.keepers_ = choose_keepers(labels, self.set_sizes_)
+        self.similarity_ = np.ones(n)
+        dup = np.flatnonzero(self.keepers_ != np.arange(n))
+        if len(dup):
+            to_keeper = pair_similarity(sets, np.stack([dup, self.keepers_[dup]], axis=1))
+            self.similarity_[dup] = to_keeper.jaccard
+        self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
+        self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
+
+    # -- results -------------------------------------------------------------------------
+
+    def is_duplicate(self) -> np.ndarray:
+        """True for every document that is dropped in favour of its keeper."""
+        return self.keepers_ != np.arange(len(self.keepers_))
+
+    def cluster_rows(self) -> Iterator[dict[str, Any]]:
+        """``{"id", "cluster", "similarity"}`` for every document, in input order."""
+        for i, doc_id in enumerate(self.ids_):
+            yield {
+                "id": doc_id,
+                "cluster": self.ids_[self.keepers_[i]],
+                "similarity": round(float(self.similarity_[i]), 4),
+            }
+
+    def decide(self, record: Record) -> Drop | list[Removal]:
+        i = self._index[record.id]
+        k = int(self.keepers_[i])
+        if k == i:
+            return []
+        return Drop(
+            reason=REASON,
+            keeper=self.ids_[k],
+            similarity=round(float(self.similarity_[i]), 4),
+        )
+
+
+def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:
+    offs = batch.offsets[lo : hi + 1]
+    return ShingleBatch(batch.hashes[offs[0] : offs[-1]], offs - offs[0])

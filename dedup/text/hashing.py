@@ -1,0 +1,120 @@
+"""Vectorized 64-bit hashing of tokens and n-grams over whole batches of documents.
+
+No shingle string is ever built: the bytes of a batch of lower-cased documents are hashed with
+a polynomial prefix sum (one numpy pass), token hashes are cut out of it, and n-gram hashes
+combine neighbouring token hashes. Every hash goes through the splitmix64 finalizer so its bits
+are uniform, which the multiply-shift MinHash relies on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+U64 = np.uint64
+_BASE = U64(0x100000001B3)  # odd, so it is invertible modulo 2**64
+_BASE_INV = U64(pow(0x100000001B3, -1, 2**64))
+# Odd multipliers that make n-gram hashes order-sensitive (from the seed-1 splitmix sequence).
+_NGRAM_MULT = np.array(
+    [
+        0x9E3779B97F4A7C15,
+        0xBF58476D1CE4E5B9,
+        0x94D049BB133111EB,
+        0xD6E8FEB86659FD93,
+        0xA0761D6478BD642F,
+        0xE7037ED1A0B428DB,
+        0x8EBC6AF09C88C6E3,
+        0x589965CC75374CC3,
+    ],
+    dtype=U64,
+)
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """Return the splitmix64 finalizer of ``x`` (uint64 array), a bijective bit mixer."""
+    x = np.asarray(x, dtype=U64)
+    with np.errstate(over="ignore"):
+        x = x + U64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> U64(27))) * U64(0x94D049BB133111EB)
+        return x ^ (x >> U64(31))
+
+
+_POW_CACHE: dict[int, np.ndarray] = {}
+
+
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    """``base**i mod 2**64`` for i in ``range(n)`` (cached and grown by doubling)."""
+    key = int(base)
+    table = _POW_CACHE.get(key)
+    if table is None or len(table) < n:
+        size = max(n, 1 << 16, 0 if table is None else 2 * len(table))
+        table = np.empty(size, dtype=U64)
+        table[0] = U64(1)
+        filled = 1
+        with np.errstate(over="ignore"):
+            while filled < size:
+                take = min(filled, size - filled)
+                table[filled : filled + take] = table[:take] * U64(pow(key, filled, 2**64))
+                filled += take
+        _POW_CACHE[key] = table
+    return table[:n]
+
+
+class PrefixHash:
+    """Polynomial prefix hash of a byte array: the hash of any slice in O(1), vectorized.
+
+    ``slice_hash(starts, ends)`` returns the same value for equal byte strings wherever they
+    stand, which is what makes token and window hashes position independent.
+    """
+
+    def __init__(self, data: np.ndarray) -> None:
+        n = len(data)
+        self._pow = _powers(_BASE, n + 1)
+        self._inv = _powers(_BASE_INV, n + 1)
+        with np.errstate(over="ignore"):
+            prefix = np.empty(n + 1, dtype=U64)
+            prefix[0] = U64(0)
+            np.cumsum((data.astype(U64) + U64(1)) * self._pow[:n], out=prefix[1:])
+        self._prefix = prefix
+
+    def slice_hash(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Mixed 64-bit hashes of ``data[starts[i]:ends[i]]`` for every i."""
+        with np.errstate(over="ignore"):
+            raw = (self._prefix[ends] - self._prefix[starts]) * self._inv[starts]
+            # Fold the length in so that slices of different lengths never collide trivially.
+            raw = raw + (ends - starts).astype(U64) * U64(0xD6E8FEB86659FD93)
+        return splitmix64(raw)
+
+
+def combine_ngrams(token_hashes: np.ndarray, doc_of_token: np.ndarray, n: int) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    """Hash every run of ``n`` consecutive tokens of one document into one 64-bit value.
+
+    Documents shorter than ``n`` tokens (but not empty) give one shingle of all their tokens,
+    so short texts still have a signature. Returns ``(ngram_hashes, doc_of_ngram)``.
+    """
+    if n < 1 or n > len(_NGRAM_MULT):
+        raise ValueError(f"n-gram size must be in 1..{len(_NGRAM_MULT)}, got {n}")
+    m = len(token_hashes)
+    if m == 0:
+        return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)
+    acc = np.zeros(m, dtype=U64)
+    with np.errstate(over="ignore"):
+        for j in range(n):
+            same = np.zeros(m, dtype=bool)
+            same[: m - j] = doc_of_token[j:] == doc_of_token[: m - j]
+            shifted = np.zeros(m, dtype=U64)
+            shifted[: m - j] = token_hashes[j:]
+            acc += np.where(same, shifted, U64(0)) * _NGRAM_MULT[j]
+    full = np.zeros(m, dtype=bool)
+    full[: m - n + 1] = doc_of_token[n - 1 :] == doc_of_token[: m - n + 1]
+    # First token of each document shorter than n.
+    first = np.ones(m, dtype=bool)
+    first[1:] = doc_of_token[1:] != doc_of_token[:-1]
+    starts = np.flatnonzero(first)
+    lengths = np.diff(np.append(starts, m))
+    short_first = np.zeros(m, dtype=bool)
+    short_first[starts[lengths < n]] = True
+    keep = full | short_first
+    return splitmix64(acc[keep]), doc_of_token[keep]

@@ -1,0 +1,97 @@
+"""Shingle hashes of a batch of documents: word n-grams (default) or character n-grams.
+
+The result is a flat uint64 array with per-document offsets (CSR layout), which is what the
+MinHash sketcher and the verifier consume. Each shingle is hashed once, to 64 bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dedup.text.hashing import PrefixHash, combine_ngrams
+from dedup.text.tokenize import encode_batch, token_spans, word_mask
+
+DEFAULT_NGRAM = 5
+SHINGLE_KINDS = ("word", "char")
+
+
+@dataclass(frozen=True)
+class ShingleBatch:
+    """Shingle hashes of many documents; doc ``i`` owns ``hashes[offsets[i]:offsets[i+1]]``."""
+
+    hashes: np.ndarray  # uint64
+    offsets: np.ndarray  # int64, length n_docs + 1
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    def doc(self, i: int) -> np.ndarray:
+        return self.hashes[self.offsets[i] : self.offsets[i + 1]]
+
+    def doc_ids(self) -> np.ndarray:
+        """Document index of every hash."""
+        return np.repeat(np.arange(self.n_docs), np.diff(self.offsets))
+
+    def unique(self) -> ShingleBatch:
+        """The same documents with each shingle once, sorted (set semantics)."""
+        doc = self.doc_ids().astype(np.uint64)
+        order = np.lexsort((self.hashes, doc))
+        h = self.hashes[order]
+        d = doc[order]
+        keep = np.ones(len(h), dtype=bool)
+        keep[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+        counts = np.bincount(d[keep].astype(np.int64), minlength=self.n_docs)
+        return ShingleBatch(h[keep], _offsets(counts))
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def shingle_batch(
+    texts: Sequence[str], *, ngram: int = DEFAULT_NGRAM, kind: str = "word"
+) -> ShingleBatch:
+    """Hash the shingles of ``texts``: lower-cased word ``ngram``-grams, or character ones.
+
+    Character shingles are taken over the text with every run of non-word bytes turned into
+    one space, so layout and punctuation changes do not change them.
+    """
+    if kind not in SHINGLE_KINDS:
+        raise ValueError(f"shingle kind must be one of {SHINGLE_KINDS}, got {kind!r}")
+    batch = encode_batch(texts)
+    n_docs = len(texts)
+    if kind == "word":
+        starts, ends = token_spans(batch.data)
+        if len(starts) == 0:
+            return ShingleBatch(np.empty(0, dtype=np.uint64), np.zeros(n_docs + 1, np.int64))
+        token_hash = PrefixHash(batch.data).slice_hash(starts, ends)
+        doc = batch.doc_of(starts)
+        hashes, doc_of = combine_ngrams(token_hash, doc, ngram)
+    else:
+        hashes, doc_of = _char_shingles(batch.data, batch.doc_of, ngram)
+    counts = np.bincount(doc_of, minlength=n_docs)
+    return ShingleBatch(hashes, _offsets(counts))
+
+
+def _char_shingles(data: np.ndarray, doc_of, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of every ``k``-byte window of the space-normalized text of each document."""
+    mask = word_mask(data)
+    sep = data == 0
+    # Collapse runs of non-word bytes to a single space; keep the NUL separators.
+    keep = mask | sep
+    keep[1:] |= ~mask[1:] & mask[:-1] & ~sep[1:]
+    norm = np.where(mask | sep, data, np.uint8(32))[keep]
+    positions = np.flatnonzero(keep)
+    if len(norm) < k:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    starts = np.arange(len(norm) - k + 1)
+    window_has_sep = np.convolve((norm == 0).astype(np.int8), np.ones(k, dtype=np.int8), "valid")
+    starts = starts[window_has_sep == 0]
+    hashes = PrefixHash(norm).slice_hash(starts, starts + k)
+    return hashes, doc_of(positions[starts])
