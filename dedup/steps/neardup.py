@@ -12,10 +12,12 @@ document (see :func:`dedup.sketch.cluster.choose_keepers`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from dedup.engines.local import default_workers, map_ordered
 from dedup.errors import ConfigError
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
@@ -77,7 +79,7 @@ class NearDuplicates(Step):
 
     Parameters
     ----------
-    threshold : float, default=0.3
+    threshold : float, default=0.2
         Least exact Jaccard similarity of two documents' content shingle sets.
     containment : float, default=0.8
         Least share of the smaller content set found in the larger (``>1`` turns it off).
@@ -88,16 +90,20 @@ class NearDuplicates(Step):
         MinHash permutations.
     seed : int, default=1
         Seed of the permutations; the same seed gives the same output.
-    lsh_threshold : float, default=0.15
+    lsh_threshold : float, default=0.1
         Jaccard level the LSH bands are tuned for; below ``threshold`` so that containment
         pairs (whose Jaccard is lower) still become candidates.
     common_fraction, common_min_docs : float, int
         A shingle is site-common (left out) when at least ``max(common_min_docs,
         common_fraction * pages)`` distinct pages of its site carry it.
-    min_content : int, default=10
-        Pages with fewer content shingles are compared on all their shingles instead.
+    min_content, min_content_share : int, float, default=10, 0.2
+        Pages with fewer content shingles (in number, or as a share of all their shingles)
+        are compared on all their shingles instead, and only with other such pages.
     strict_threshold : float, default=0.8
         Jaccard needed between two such content-less pages.
+    n_jobs : int or None, default=1
+        Processes that shingle and hash; ``None`` or ``-1`` uses every core. The output does
+        not depend on it.
 
     Attributes
     ----------
@@ -133,6 +139,7 @@ class NearDuplicates(Step):
         text_field: str = DEFAULT_TEXT_FIELD,
         id_field: str = DEFAULT_ID_FIELD,
         site_field: str = DEFAULT_SITE_FIELD,
+        n_jobs: int | None = 1,
     ) -> None:
         self.threshold = threshold
         self.containment = containment
@@ -149,6 +156,7 @@ class NearDuplicates(Step):
         self.text_field = text_field
         self.id_field = id_field
         self.site_field = site_field
+        self.n_jobs = n_jobs
 
     def _validate(self) -> None:
         for name in ("threshold", "strict_threshold", "lsh_threshold", "common_fraction"):
@@ -172,16 +180,20 @@ class NearDuplicates(Step):
         ids: list[str] = []
         site_codes: dict[str | None, int] = {}
         sites: list[int] = []
-        batches: list[ShingleBatch] = []
         records = as_records(
             docs, text_field=self.text_field, id_field=self.id_field, site_field=self.site_field
         )
-        for batch in batched(records):
-            texts = [r.text for r in batch]
-            batches.append(shingle_batch(texts, ngram=self.ngram, kind=self.shingle).unique())
-            for r in batch:
-                ids.append(r.id)
-                sites.append(site_codes.setdefault(r.site, len(site_codes)))
+
+        def texts_of(chunks: Iterable[list[Record]]) -> Iterator[list[str]]:
+            for chunk in chunks:  # ids and sites are kept here, texts go to the workers
+                for r in chunk:
+                    ids.append(r.id)
+                    sites.append(site_codes.setdefault(r.site, len(site_codes)))
+                yield [r.text for r in chunk]
+
+        shingler = partial(_unique_shingles, ngram=self.ngram, kind=self.shingle)
+        workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
+        batches = list(map_ordered(shingler, texts_of(batched(records)), workers))
         self.ids_ = ids
         self.sites_ = np.asarray(sites, dtype=np.int64)
         full = concat_batches(batches)
@@ -264,6 +276,10 @@ class NearDuplicates(Step):
             keeper=self.ids_[k],
             similarity=round(float(self.similarity_[i]), 4),
         )
+
+
+def _unique_shingles(texts: list[str], *, ngram: int, kind: str) -> ShingleBatch:
+    return shingle_batch(texts, ngram=ngram, kind=kind).unique()
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:
