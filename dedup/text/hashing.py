@@ -86,9 +86,9 @@ class PrefixHash:
         return splitmix64(raw)
 
 
-def combine_ngrams(token_hashes: np.ndarray, doc_of_token: np.ndarray, n: int) -> tuple[
-    np.ndarray, np.ndarray
-]:
+def combine_ngrams(
+    token_hashes: np.ndarray, doc_of_token: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Hash every run of ``n`` consecutive tokens of one document into one 64-bit value.
 
     Documents shorter than ``n`` tokens (but not empty) give one shingle of all their tokens,

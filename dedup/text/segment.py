@@ -19,8 +19,46 @@ _SENTENCE_END = re.compile(
 _NEWLINE = re.compile(r"\n")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc inc ltd co corp gen col lt sgt rep sen gov u.s e.g i.e "
-    "jan feb mar apr jun jul aug sep sept oct nov dec no fig".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "vs",
+        "etc",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "rep",
+        "sen",
+        "gov",
+        "u.s",
+        "e.g",
+        "i.e",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "no",
+        "fig",
+    ]
 )
 
 
@@ -72,8 +110,10 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Block]:
     cuts: list[int] = []
     for m in _SENTENCE_END.finditer(text, start, end):
         word = re.search(r"(\S+)$", text[max(start, m.start() - 12) : m.start() + 1])
-        if word and m.group(0).startswith(".") and word.group(1).rstrip(".").lower() in (
-            _ABBREVIATIONS
+        if (
+            word
+            and m.group(0).startswith(".")
+            and word.group(1).rstrip(".").lower() in (_ABBREVIATIONS)
         ):
             continue
         cuts.append(m.end())
