@@ -66,12 +66,3 @@ def common_mask(
     if len(common_codes) == 0:
         return np.zeros(len(sets.hashes), dtype=bool)
     return np.isin(code, common_codes)
-
-
-def drop_entries(sets: ShingleBatch, mask: np.ndarray) -> ShingleBatch:
-    """``sets`` without the entries where ``mask`` is True."""
-    keep = ~mask
-    counts = np.bincount(sets.doc_ids()[keep], minlength=sets.n_docs)
-    offsets = np.zeros(sets.n_docs + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return ShingleBatch(sets.hashes[keep], offsets)

@@ -31,13 +31,18 @@ from dedup.sketch.common import (
     DEFAULT_COMMON_FRACTION,
     DEFAULT_COMMON_MIN_DOCS,
     common_mask,
-    drop_entries,
 )
 from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
 from dedup.sketch.minhash import DEFAULT_NUM_PERM, DEFAULT_SEED, permutations, signatures
 from dedup.sketch.verify import pair_similarity
 from dedup.steps.base import Drop, Removal, Step
-from dedup.text.shingle import DEFAULT_NGRAM, SHINGLE_KINDS, ShingleBatch, shingle_batch
+from dedup.text.shingle import (
+    DEFAULT_NGRAM,
+    SHINGLE_KINDS,
+    ShingleBatch,
+    number_batch,
+    shingle_batch,
+)
 
 DEFAULT_THRESHOLD = 0.2
 DEFAULT_CONTAINMENT = 0.8
@@ -45,6 +50,8 @@ DEFAULT_STRICT_THRESHOLD = 0.8
 DEFAULT_MIN_CONTENT = 10
 DEFAULT_MIN_CONTENT_SHARE = 0.2
 DEFAULT_LSH_THRESHOLD = 0.1
+DEFAULT_NUMBERS_SHARE = 0.5
+DEFAULT_MIN_NUMBERS = 3
 BATCH_CHARS = 1 << 22  # characters of text shingled per batch
 REASON = "near-duplicate"
 
@@ -101,6 +108,10 @@ class NearDuplicates(Step):
         are compared on all their shingles instead, and only with other such pages.
     strict_threshold : float, default=0.8
         Jaccard needed between two such content-less pages.
+    numbers_share, min_numbers : float, int, default=0.5, 3
+        Documents that agree in words but not in figures are not duplicates: when both hold
+        ``min_numbers`` distinct numbers, ``numbers_share`` of the smaller set of numbers must
+        occur in the other document (0 turns the rule off).
     n_jobs : int or None, default=1
         Processes that shingle and hash; ``None`` or ``-1`` uses every core. The output does
         not depend on it.
@@ -136,6 +147,8 @@ class NearDuplicates(Step):
         min_content: int = DEFAULT_MIN_CONTENT,
         min_content_share: float = DEFAULT_MIN_CONTENT_SHARE,
         strict_threshold: float = DEFAULT_STRICT_THRESHOLD,
+        numbers_share: float = DEFAULT_NUMBERS_SHARE,
+        min_numbers: int = DEFAULT_MIN_NUMBERS,
         text_field: str = DEFAULT_TEXT_FIELD,
         id_field: str = DEFAULT_ID_FIELD,
         site_field: str = DEFAULT_SITE_FIELD,
@@ -153,6 +166,8 @@ class NearDuplicates(Step):
         self.min_content = min_content
         self.min_content_share = min_content_share
         self.strict_threshold = strict_threshold
+        self.numbers_share = numbers_share
+        self.min_numbers = min_numbers
         self.text_field = text_field
         self.id_field = id_field
         self.site_field = site_field
@@ -191,13 +206,13 @@ class NearDuplicates(Step):
                     sites.append(site_codes.setdefault(r.site, len(site_codes)))
                 yield [r.text for r in chunk]
 
-        shingler = partial(_unique_shingles, ngram=self.ngram, kind=self.shingle)
+        shingler = partial(_sketch_input, ngram=self.ngram, kind=self.shingle)
         workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
-        batches = list(map_ordered(shingler, texts_of(batched(records)), workers))
+        parts = list(map_ordered(shingler, texts_of(batched(records)), workers))
         self.ids_ = ids
         self.sites_ = np.asarray(sites, dtype=np.int64)
-        full = concat_batches(batches)
-        self._fit_sets(full)
+        self._numbers = concat_batches([p[1] for p in parts])
+        self._fit_sets(concat_batches([p[0] for p in parts]))
         return self
 
     def _fit_sets(self, full: ShingleBatch) -> None:
@@ -214,7 +229,7 @@ class NearDuplicates(Step):
         self.content_mode_ = (content_size >= self.min_content) & (
             content_size >= self.min_content_share * full_size
         )
-        sets = drop_entries(full, common & self.content_mode_[full.doc_ids()])
+        sets = full.select(~(common & self.content_mode_[full.doc_ids()]))
         self.set_sizes_ = np.diff(sets.offsets)
         self.common_share_ = 1.0 - content_size / np.maximum(np.diff(full.offsets), 1)
 
@@ -238,6 +253,7 @@ class NearDuplicates(Step):
             (jac >= self.threshold) | (con >= self.containment),
             jac >= self.strict_threshold,
         )
+        ok &= self._numbers_agree(cands)
         self.n_candidates_ = len(cands)
         self.pairs_ = cands[ok]
 
@@ -250,6 +266,20 @@ class NearDuplicates(Step):
             self.similarity_[dup] = to_keeper.jaccard
         self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
         self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
+
+    def _numbers_agree(self, pairs: np.ndarray) -> np.ndarray:
+        """False for pairs that agree in words but not in figures (templated reports).
+
+        Two weekly grain reports or earnings tables share every word but their numbers. When
+        both documents hold ``min_numbers`` distinct numbers, at least ``numbers_share`` of the
+        smaller set of numbers must stand in the other document too. Corrections (one figure
+        changed), truncations and insertions keep most of their numbers.
+        """
+        if self.numbers_share <= 0 or len(pairs) == 0:
+            return np.ones(len(pairs), dtype=bool)
+        num = pair_similarity(self._numbers, pairs)
+        judged = np.minimum(num.size_a, num.size_b) >= self.min_numbers
+        return ~judged | (num.containment >= self.numbers_share)
 
     # -- results -------------------------------------------------------------------------
 
@@ -278,8 +308,9 @@ class NearDuplicates(Step):
         )
 
 
-def _unique_shingles(texts: list[str], *, ngram: int, kind: str) -> ShingleBatch:
-    return shingle_batch(texts, ngram=ngram, kind=kind).unique()
+def _sketch_input(texts: list[str], *, ngram: int, kind: str) -> tuple[ShingleBatch, ShingleBatch]:
+    """Unique shingles and number tokens of a batch (runs in the worker processes)."""
+    return shingle_batch(texts, ngram=ngram, kind=kind).unique(), number_batch(texts)
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:

@@ -47,6 +47,11 @@ class ShingleBatch:
         counts = np.bincount(d[keep].astype(np.int64), minlength=self.n_docs)
         return ShingleBatch(h[keep], _offsets(counts))
 
+    def select(self, mask: np.ndarray) -> ShingleBatch:
+        """The same documents with only the entries where ``mask`` is True."""
+        counts = np.bincount(self.doc_ids()[mask], minlength=self.n_docs)
+        return ShingleBatch(self.hashes[mask], _offsets(counts))
+
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -69,7 +74,7 @@ def shingle_batch(
     if kind == "word":
         starts, ends = token_spans(batch.data)
         if len(starts) == 0:
-            return ShingleBatch(np.empty(0, dtype=np.uint64), np.zeros(n_docs + 1, np.int64))
+            return _empty(n_docs)
         token_hash = PrefixHash(batch.data).slice_hash(starts, ends)
         doc = batch.doc_of(starts)
         hashes, doc_of = combine_ngrams(token_hash, doc, ngram)
@@ -77,6 +82,28 @@ def shingle_batch(
         hashes, doc_of = _char_shingles(batch.data, batch.doc_of, ngram)
     counts = np.bincount(doc_of, minlength=n_docs)
     return ShingleBatch(hashes, _offsets(counts))
+
+
+def _empty(n_docs: int) -> ShingleBatch:
+    return ShingleBatch(np.empty(0, dtype=np.uint64), np.zeros(n_docs + 1, np.int64))
+
+
+def number_batch(texts: Sequence[str]) -> ShingleBatch:
+    """Hashes of the tokens holding a digit (``1987``, ``3.5`` gives ``3`` and ``5``), per text.
+
+    Two reports from one template share their words but not their figures; these sets tell.
+    """
+    batch = encode_batch(texts)
+    starts, ends = token_spans(batch.data)
+    digits = np.zeros(len(batch.data) + 1, dtype=np.int64)
+    np.cumsum((batch.data >= 0x30) & (batch.data <= 0x39), out=digits[1:])
+    has_digit = digits[ends] > digits[starts]
+    starts, ends = starts[has_digit], ends[has_digit]
+    if len(starts) == 0:
+        return _empty(len(texts))
+    hashes = PrefixHash(batch.data).slice_hash(starts, ends)
+    counts = np.bincount(batch.doc_of(starts), minlength=len(texts))
+    return ShingleBatch(hashes, _offsets(counts)).unique()
 
 
 def _char_shingles(data: np.ndarray, doc_of, k: int) -> tuple[np.ndarray, np.ndarray]:
