@@ -136,7 +136,7 @@ class RecordReader:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 self._problem(where, f"not valid UTF-8 (column {exc.start + 1})")
                 continue

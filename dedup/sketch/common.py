@@ -7,7 +7,8 @@ A shingle is *common* in a site when at least ``max(min_docs, fraction * n)`` of
 ``n`` distinct pages carry it. ``min_docs`` is 2 by default: on a small site, text that two pages
 share cannot be told from template text (sidebars of pages crawled the same day are shared by a
 handful of pages), so only near-identical pages are found there, by the strict rule on whole
-pages; on a site of 100 pages, text on up to 4 of them still counts as content. Identical
+pages; on a site of 100 pages, text on up to 4 of them still counts as content. Documents with
+no site form one group of unknown make-up, where the floor is ``unknown_min_docs`` (4). Identical
 shingle sets count once, so a page crawled twenty times does not make its text a template.
 """
 
@@ -21,6 +22,7 @@ from dedup.text.shingle import ShingleBatch
 
 DEFAULT_COMMON_FRACTION = 0.05
 DEFAULT_COMMON_MIN_DOCS = 2
+DEFAULT_UNKNOWN_MIN_DOCS = 4
 
 
 def set_fingerprints(sets: ShingleBatch) -> np.ndarray:
@@ -39,10 +41,14 @@ def common_mask(
     *,
     fraction: float = DEFAULT_COMMON_FRACTION,
     min_docs: int = DEFAULT_COMMON_MIN_DOCS,
+    unknown_site: int | None = None,
+    unknown_min_docs: int = DEFAULT_UNKNOWN_MIN_DOCS,
 ) -> np.ndarray:
     """True for every entry of ``sets.hashes`` that is common in its document's site.
 
     ``sets`` must hold unique shingles per document; ``site`` is an integer site code per doc.
+    Documents of ``unknown_site`` (no site or URL given) form one group whose pages may come
+    from many sites, so there only text on ``max(unknown_min_docs, fraction * n)`` counts.
     """
     doc = sets.doc_ids()
     site = np.asarray(site, dtype=np.int64)
@@ -61,7 +67,10 @@ def common_mask(
     uniq, first_at, counts = np.unique(code[counted], return_index=True, return_counts=True)
     # Every counted entry of one code belongs to one site.
     code_site = site[doc][counted][first_at]
-    limit = np.maximum(min_docs, np.ceil(fraction * n_distinct)).astype(np.int64)
+    floor = np.full(len(n_distinct), min_docs)
+    if unknown_site is not None and unknown_site < len(floor):
+        floor[unknown_site] = unknown_min_docs
+    limit = np.maximum(floor, np.ceil(fraction * n_distinct)).astype(np.int64)
     common_codes = uniq[counts >= limit[code_site]]
     if len(common_codes) == 0:
         return np.zeros(len(sets.hashes), dtype=bool)

@@ -70,11 +70,13 @@ def to_datasketch(signature: np.ndarray, seed: int = DEFAULT_SEED, lean: bool = 
 
     The result compares (``jaccard``) and indexes (``MinHashLSH``) with others converted the
     same way; datasketch's own ``update`` uses other permutations, so do not mix the two.
+    Needs datasketch 2.0 or later (it names the 32-bit layout ``scheme="affine32"``).
     """
     from datasketch import LeanMinHash, MinHash
 
-    values = np.asarray(signature, dtype=np.uint64)
-    m = MinHash(num_perm=len(values), seed=seed, hashvalues=values)
+    values = np.asarray(signature, dtype=np.uint32)
+    # Our values are 32-bit, stored as uint32: datasketch's "affine32" layout.
+    m = MinHash(num_perm=len(values), seed=seed, hashvalues=values, scheme="affine32")
     return LeanMinHash(m) if lean else m
 
 

@@ -100,9 +100,11 @@ class NearDuplicates(Step):
     lsh_threshold : float, default=0.1
         Jaccard level the LSH bands are tuned for; below ``threshold`` so that containment
         pairs (whose Jaccard is lower) still become candidates.
-    common_fraction, common_min_docs : float, int
+    common_fraction, common_min_docs : float, int, default=0.05, 2
         A shingle is site-common (left out) when at least ``max(common_min_docs,
-        common_fraction * pages)`` distinct pages of its site carry it.
+        common_fraction * pages)`` distinct pages of its site carry it (documents without a
+        site: at least 4 pages). On a small site, then, text two pages share is not evidence:
+        only near-identical pages are found there (``strict_threshold``).
     min_content, min_content_share : int, float, default=10, 0.2
         Pages with fewer content shingles (in number, or as a share of all their shingles)
         are compared on all their shingles instead, and only with other such pages.
@@ -211,6 +213,7 @@ class NearDuplicates(Step):
         parts = list(map_ordered(shingler, texts_of(batched(records)), workers))
         self.ids_ = ids
         self.sites_ = np.asarray(sites, dtype=np.int64)
+        self._site_codes = site_codes
         self._numbers = concat_batches([p[1] for p in parts])
         self._fit_sets(concat_batches([p[0] for p in parts]))
         return self
@@ -222,6 +225,7 @@ class NearDuplicates(Step):
             self.sites_,
             fraction=self.common_fraction,
             min_docs=self.common_min_docs,
+            unknown_site=self._site_codes.get(None),
         )
         content_size = np.bincount(full.doc_ids()[~common], minlength=n)
         # Content-less pages are sketched on all their shingles, the others on their content.

@@ -101,14 +101,15 @@ def combine_ngrams(
         return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)
     acc = np.zeros(m, dtype=U64)
     with np.errstate(over="ignore"):
-        for j in range(n):
+        for j in range(min(n, m)):
             same = np.zeros(m, dtype=bool)
             same[: m - j] = doc_of_token[j:] == doc_of_token[: m - j]
             shifted = np.zeros(m, dtype=U64)
             shifted[: m - j] = token_hashes[j:]
             acc += np.where(same, shifted, U64(0)) * _NGRAM_MULT[j]
     full = np.zeros(m, dtype=bool)
-    full[: m - n + 1] = doc_of_token[n - 1 :] == doc_of_token[: m - n + 1]
+    if m >= n:
+        full[: m - n + 1] = doc_of_token[n - 1 :] == doc_of_token[: m - n + 1]
     # First token of each document shorter than n.
     first = np.ones(m, dtype=bool)
     first[1:] = doc_of_token[1:] != doc_of_token[:-1]

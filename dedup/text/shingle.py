@@ -115,6 +115,15 @@ def _char_shingles(data: np.ndarray, doc_of, k: int) -> tuple[np.ndarray, np.nda
     keep[1:] |= ~mask[1:] & mask[:-1] & ~sep[1:]
     norm = np.where(mask | sep, data, np.uint8(32))[keep]
     positions = np.flatnonzero(keep)
+    # No space at the edges of a text: "hello, world!" and "hello world" give the same shingles.
+    space = norm == 32
+    edge = np.zeros(len(norm), dtype=bool)
+    edge[:-1] |= space[:-1] & (norm[1:] == 0)
+    edge[1:] |= space[1:] & (norm[:-1] == 0)
+    if len(norm):
+        edge[0] |= space[0]
+        edge[-1] |= space[-1]
+    norm, positions = norm[~edge], positions[~edge]
     if len(norm) < k:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     starts = np.arange(len(norm) - k + 1)

@@ -1,0 +1,122 @@
+import json
+
+import pytest
+from conftest import SAMPLE, read_jsonl
+from typer.testing import CliRunner
+
+from dedup.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_clusters_writes_one_line_per_document(tmp_path, sample_docs):
+    out = tmp_path / "clusters.jsonl"
+    result = run("clusters", SAMPLE, "-o", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == [d["id"] for d in sample_docs]
+    assert all(set(r) == {"id", "cluster", "similarity"} for r in rows)
+    ids = {r["id"] for r in rows}
+    assert all(r["cluster"] in ids for r in rows)
+    keepers = {r["cluster"] for r in rows}
+    assert all(r["similarity"] == 1.0 for r in rows if r["id"] in keepers)
+
+
+def test_clean_keeps_fields_and_records_every_drop(tmp_path, sample_docs):
+    out = tmp_path / "clean.jsonl"
+    result = run("clean", SAMPLE, "-o", out, "--steps", "neardup")
+    assert result.exit_code == 0, result.output
+    assert "dropped" in result.output
+    kept = read_jsonl(out)
+    audit = read_jsonl(tmp_path / "clean.removals.jsonl")
+    assert len(kept) + len(audit) == len(sample_docs)
+    by_id = {d["id"]: d for d in sample_docs}
+    for doc in kept:
+        assert doc == by_id[doc["id"]]  # every input field, text unchanged by neardup
+    kept_ids = {d["id"] for d in kept}
+    for rec in audit:
+        assert rec["dropped"] and rec["reason"] == "near-duplicate"
+        assert rec["keeper"] in kept_ids and 0 < rec["similarity"] <= 1
+        assert rec["removals"] == []
+
+
+def test_existing_output_is_refused_without_force(tmp_path):
+    out = tmp_path / "o.jsonl"
+    out.write_text("keep me\n")
+    result = run("clusters", SAMPLE, "-o", out)
+    assert result.exit_code == 2
+    assert "already exists" in result.output and "--force" in result.output
+    assert out.read_text() == "keep me\n"
+    assert run("clusters", SAMPLE, "-o", out, "--force", "-q").exit_code == 0
+    assert out.read_text() != "keep me\n"
+
+
+def test_the_input_is_never_overwritten(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(SAMPLE.read_text())
+    result = run("clean", src, "-o", src, "--force")
+    assert result.exit_code == 2 and "is the input" in result.output
+    assert src.read_text() == SAMPLE.read_text()
+
+
+def test_bad_input_is_one_line_with_exit_code_2_and_no_output(tmp_path):
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": \n')
+    out = tmp_path / "o.jsonl"
+    result = run("clean", src, "-o", out)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: {src}:2: malformed JSON: Expecting value (column ")
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".o.jsonl*"))
+
+
+def test_skip_mode_counts_bad_lines(tmp_path):
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"id": "a", "text": "fine"}\nnot json\n')
+    result = run("clusters", src, "-o", tmp_path / "o.jsonl", "--on-error", "skip")
+    assert result.exit_code == 0
+    assert "1 lines skipped" in result.output
+
+
+def test_wrong_text_field_names_the_fields_found(tmp_path):
+    result = run("clusters", SAMPLE, "-o", tmp_path / "o.jsonl", "--text-field", "body")
+    assert result.exit_code == 2
+    assert "no 'body' field" in result.output and "--text-field" in result.output
+
+
+def test_missing_input_file(tmp_path):
+    result = run("clean", tmp_path / "none.jsonl", "-o", tmp_path / "o.jsonl")
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_unknown_step(tmp_path):
+    result = run("clean", SAMPLE, "-o", tmp_path / "o.jsonl", "--steps", "nope")
+    assert result.exit_code == 2 and "unknown step 'nope'" in result.output
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_output_is_byte_identical_for_any_worker_count(tmp_path, workers):
+    ref = tmp_path / "ref.jsonl"
+    assert run("clusters", SAMPLE, "-o", ref, "-w", "1", "-q").exit_code == 0
+    out = tmp_path / f"w{workers}.jsonl"
+    assert run("clusters", SAMPLE, "-o", out, "-w", workers, "-q").exit_code == 0
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_stdin_input(tmp_path):
+    out = tmp_path / "o.jsonl"
+    result = runner.invoke(app, ["clean", "-", "-o", str(out), "-q"], input=SAMPLE.read_text())
+    assert result.exit_code == 0, result.output
+    assert len(read_jsonl(out)) < len(SAMPLE.read_text().splitlines())
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.startswith("dedup ")
+    assert json.dumps  # keep import used

@@ -1,0 +1,128 @@
+import numpy as np
+import pytest
+from conftest import read_jsonl, shared
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup import ConfigError, NearDuplicates
+
+
+def pairwise_precision_recall(gold, pred):
+    from sklearn.metrics.cluster import pair_confusion_matrix
+
+    g = np.unique(gold, return_inverse=True)[1]
+    p = np.unique(pred, return_inverse=True)[1]
+    c = pair_confusion_matrix(g, p)
+    return c[1, 1] / (c[1, 1] + c[0, 1]), c[1, 1] / (c[1, 1] + c[1, 0])
+
+
+def test_seeds_are_not_near_duplicates(seed_texts):
+    nd = NearDuplicates().fit([seed_texts["000"], seed_texts["002"]])
+    assert not nd.is_duplicate().any()
+
+
+def test_a_scraped_copy_with_changed_byline_is_found(seed_texts):
+    text = seed_texts["002"]
+    copy = "By Staff Writer, 3 hours ago\n" + text.replace("Read:", "See also:", 1)
+    nd = NearDuplicates().fit({"id": i, "text": t} for i, t in [("a", text), ("b", copy)])
+    assert nd.clusters_ == {"a": "b", "b": "b"} or nd.clusters_ == {"a": "a", "b": "a"}
+    assert nd.similarity_.min() > 0.8
+
+
+def test_sample_corpus_clusters_are_gold_clusters(sample_docs):
+    nd = NearDuplicates().fit(sample_docs)
+    gold = [d.get("gold_cluster") or d["id"] for d in sample_docs]
+    by_id = dict(zip(nd.ids_, gold, strict=True))
+    for doc_id, keeper in nd.clusters_.items():
+        assert by_id[doc_id] == by_id[keeper], f"{doc_id} merged with another article"
+    assert nd.is_duplicate().sum() >= 10
+
+
+def test_dev_set_precision_and_recall():
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    nd = NearDuplicates().fit(docs)
+    p, r = pairwise_precision_recall([d["cluster"] for d in docs], nd.keepers_)
+    assert p >= 0.99
+    assert 2 * p * r / (p + r) >= 0.80
+
+
+def test_pages_of_one_site_are_not_linked_by_their_menus():
+    docs = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    big = {}
+    for d in docs:
+        big.setdefault(d["site"], []).append(d)
+    pages = [d for site in ("nymag.com", "forbes.com", "yahoo.com") for d in big.get(site, [])]
+    nd = NearDuplicates().fit(pages)
+    # Every page of these sites is a different article (the gold texts differ).
+    assert nd.is_duplicate().sum() <= 1
+
+
+def test_templated_reports_that_differ_in_figures_stay_apart():
+    template = (
+        "HOG AND CATTLE SLAUGHTER GUESSTIMATES\nChicago Mercantile Exchange floor traders and "
+        "commission house representatives are guesstimating today's hog slaughter at about "
+        "{a},000 to {b},000 head versus {c},000 week ago and {d},000 a year ago. Cattle "
+        "slaughter is guesstimated at about {e},000 to {f},000 head versus {g},000 week ago."
+    )
+    rng = np.random.default_rng(0)
+    texts = [
+        template.format(**dict(zip("abcdefg", rng.integers(100, 999, 7), strict=True)))
+        for _ in range(3)
+    ]
+    texts += [
+        f"Unrelated filler text number {i} about something else entirely." for i in range(40)
+    ]
+    assert not NearDuplicates().fit(texts).is_duplicate()[:3].any()
+    # Turning the rule off merges them: the rule is what keeps them apart.
+    assert NearDuplicates(numbers_share=0).fit(texts).is_duplicate()[:3].any()
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_cluster_membership_does_not_depend_on_document_order(sample_docs, rnd):
+    order = list(range(len(sample_docs)))
+    rnd.shuffle(order)
+    a = NearDuplicates().fit(sample_docs)
+    b = NearDuplicates().fit([sample_docs[i] for i in order])
+
+    def groups(nd):
+        out = {}
+        for doc_id, keeper in nd.clusters_.items():
+            out.setdefault(keeper, set()).add(doc_id)
+        return sorted(sorted(g) for g in out.values())
+
+    assert groups(a) == groups(b)
+
+
+def test_same_output_for_any_number_of_workers(sample_docs):
+    one = NearDuplicates(n_jobs=1).fit(sample_docs)
+    two = NearDuplicates(n_jobs=2).fit(sample_docs)
+    assert list(one.cluster_rows()) == list(two.cluster_rows())
+    assert (one.signatures_ == two.signatures_).all()
+
+
+def test_accepts_strings_dicts_and_pandas(sample_docs):
+    pd = pytest.importorskip("pandas")
+    texts = [d["text"] for d in sample_docs]
+    from_list = NearDuplicates().fit(texts)
+    series = pd.Series(texts, index=[d["id"] for d in sample_docs])
+    from_series = NearDuplicates().fit(series)
+    frame = NearDuplicates().fit(pd.DataFrame(sample_docs))
+    assert from_series.ids_ == frame.ids_ == [d["id"] for d in sample_docs]
+    assert (from_list.keepers_ == from_series.keepers_).all()
+    assert from_list.ids_[0] == "0"
+
+
+def test_parameters_are_validated_in_fit_not_init():
+    nd = NearDuplicates(threshold=1.5)  # scikit-learn style: no checks in __init__
+    assert nd.get_params()["threshold"] == 1.5
+    with pytest.raises(ConfigError, match="threshold"):
+        nd.fit(["a text"])
+
+
+def test_char_shingles_find_copies_with_typos():
+    base = "the quick brown fox jumps over the lazy dog near the river bank every morning"
+    typo = base.replace("quick", "quikc").replace("lazy", "lazzy")
+    filler = [f"completely different sentence number {i} with words" for i in range(20)]
+    nd = NearDuplicates(shingle="char", ngram=5, threshold=0.5).fit([base, typo, *filler])
+    assert nd.keepers_[0] == nd.keepers_[1]

@@ -1,0 +1,39 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dedup.sketch.verify as verify
+from dedup.text.shingle import ShingleBatch
+
+small_sets = st.lists(st.sets(st.integers(0, 40), max_size=25), min_size=2, max_size=8)
+
+
+@settings(max_examples=80)
+@given(small_sets, st.data())
+def test_intersections_match_python_sets(sets, data):
+    arrays = [np.array(sorted(s), dtype=np.uint64) for s in sets]
+    offsets = np.cumsum([0] + [len(a) for a in arrays])
+    batch = ShingleBatch(np.concatenate(arrays), offsets)
+    n = len(sets)
+    pairs = data.draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20)
+    )
+    pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    got = verify.pair_similarity(batch, pairs)
+    for k, (a, b) in enumerate(pairs.tolist()):
+        inter = len(sets[a] & sets[b])
+        union = len(sets[a] | sets[b])
+        assert got.intersection[k] == inter
+        assert got.jaccard[k] == (inter / union if union else 0.0)
+        small = min(len(sets[a]), len(sets[b]))
+        assert got.containment[k] == (inter / small if small else 0.0)
+
+
+def test_chunked_intersections_equal_whole(monkeypatch):
+    rng = np.random.default_rng(0)
+    arrays = [np.unique(rng.integers(0, 500, size=200)).astype(np.uint64) for _ in range(30)]
+    batch = ShingleBatch(np.concatenate(arrays), np.cumsum([0] + [len(a) for a in arrays]))
+    pairs = np.array([(i, j) for i in range(30) for j in range(i + 1, 30)])
+    whole = verify.intersections(batch, pairs)
+    monkeypatch.setattr(verify, "_PAIR_BUDGET", 333)
+    assert (verify.intersections(batch, pairs) == whole).all()
