@@ -40,7 +40,8 @@ class CleanResult:
         return fields
 
     def audit(self) -> dict[str, Any]:
-        """The removals record of this document (one JSON line of the audit file)."""
+        """The audit line of this document (see :mod:`dedup.audit`); a dropped document's
+        line carries its whole input record, so it can be restored."""
         out: dict[str, Any] = {"id": self.record.id, "dropped": self.drop is not None}
         if self.drop is not None:
             out.update(
@@ -49,13 +50,32 @@ class CleanResult:
             if self.drop.evidence:
                 out["evidence"] = self.drop.evidence
         out["removals"] = [r.to_dict() for r in self.removals]
+        if self.drop is not None:
+            out["record"] = self.record.fields or {"id": self.record.id, "text": self.record.text}
         return out
+
+
+def disjoint(text: str, removals: Iterable[Removal]) -> list[Removal]:
+    """Removals sorted by start, each clipped to begin where the previous one ended.
+
+    Two steps may cut overlapping spans; the record must hold disjoint spans so that the
+    original text can be rebuilt from the cleaned text and the record.
+    """
+    out: list[Removal] = []
+    pos = 0
+    for r in sorted(removals, key=lambda r: (r.start, -r.end)):
+        start = max(r.start, pos)
+        if start >= r.end:
+            continue
+        if start != r.start:
+            r = Removal(start, r.end, r.reason, text[start : r.end], r.evidence)
+        out.append(r)
+        pos = r.end
+    return out
 
 
 def apply_removals(text: str, removals: Sequence[Removal]) -> str:
     """``text`` without the removed spans (overlapping spans are merged)."""
-    if not removals:
-        return text
     pieces, pos = [], 0
     for r in sorted(removals, key=lambda r: (r.start, r.end)):
         if r.start > pos:
@@ -134,9 +154,10 @@ class Cleaner:
         for step in self.steps_:
             decision = step.decide(record)
             if isinstance(decision, Drop):
+                removals = disjoint(record.text, removals)
                 return CleanResult(record=record, text=None, drop=decision, removals=removals)
             removals.extend(decision)
-        removals.sort(key=lambda r: (r.start, r.end))
+        removals = disjoint(record.text, removals)
         return CleanResult(
             record=record, text=apply_removals(record.text, removals), removals=removals
         )

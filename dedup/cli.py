@@ -6,6 +6,7 @@ exit with code 2; nothing is written in that case.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import tempfile
@@ -18,11 +19,16 @@ from typing import Annotated, Any
 import typer
 
 from dedup import __version__
+from dedup.audit import read_jsonl as read_audit
+from dedup.audit import rebuild_text
+from dedup.audit import restore as restore_docs
 from dedup.clean import DEFAULT_STEPS, Cleaner
 from dedup.errors import DedupError
-from dedup.io.readers import ON_ERROR, RecordReader
+from dedup.io.readers import DEFAULT_MAX_CHARS, ON_ERROR, RecordReader, require_pyarrow
 from dedup.io.records import DEFAULT_ID_FIELD, DEFAULT_SITE_FIELD, DEFAULT_TEXT_FIELD
-from dedup.io.writers import JsonlWriter, check_output
+from dedup.io.writers import JsonlWriter, check_output, open_writer, write_text_atomic
+from dedup.progress import progress_enabled, track
+from dedup.report import Summary
 from dedup.sketch.minhash import DEFAULT_NUM_PERM, DEFAULT_SEED
 from dedup.steps import STEPS
 from dedup.steps.neardup import (
@@ -59,6 +65,16 @@ Workers = Annotated[
     int, typer.Option("--workers", "-w", help="Processes to use (0 = all cores); same output")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does")]
+MaxChars = Annotated[
+    int, typer.Option(help="Refuse (or with --on-error skip, skip) longer documents")
+]
+SHOW_COLOURS = {
+    "near-duplicate": "red",
+    "repeated passage": "yellow",
+    "site boilerplate": "blue",
+}
+log = logging.getLogger("dedup")
 Threshold = Annotated[
     float, typer.Option(help="Least Jaccard similarity of two documents' content shingles")
 ]
@@ -115,11 +131,23 @@ def _rereadable(path: str) -> Iterator[str]:
         yield tmp.name
 
 
-def _reader(path: str, text_field: str, id_field: str, site_field: str, on_error: str):
+def _reader(
+    path: str,
+    text_field: str,
+    id_field: str,
+    site_field: str,
+    on_error: str,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> RecordReader:
     if on_error not in ON_ERROR:
         _fail(f"--on-error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     reader = RecordReader(
-        path, text_field=text_field, id_field=id_field, site_field=site_field, on_error=on_error
+        path,
+        text_field=text_field,
+        id_field=id_field,
+        site_field=site_field,
+        on_error=on_error,
+        max_chars=max_chars or None,
     )
     reader.check()
     return reader
@@ -135,6 +163,13 @@ def _neardup(**kw: Any) -> NearDuplicates:
         seed=kw["seed"],
         n_jobs=kw["workers"] or None,
     )
+
+
+def _logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    if not verbose:
+        log.setLevel(logging.WARNING)
 
 
 def _say(quiet: bool) -> Callable[[str], None]:
@@ -202,7 +237,11 @@ def clean(
     ] = ",".join(DEFAULT_STEPS),
     removals: Annotated[
         Path | None,
-        typer.Option(help="Audit record of every removal [default: OUTPUT.removals.jsonl]"),
+        typer.Option(help="Audit record, a line per document [default: OUTPUT.removals.jsonl]"),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write a self-contained HTML report here (and a JSON summary beside)"),
     ] = None,
     threshold: Threshold = DEFAULT_THRESHOLD,
     containment: Containment = DEFAULT_CONTAINMENT,
@@ -214,59 +253,174 @@ def clean(
     id_field: IdField = DEFAULT_ID_FIELD,
     site_field: SiteField = DEFAULT_SITE_FIELD,
     on_error: OnError = "raise",
+    max_chars: MaxChars = DEFAULT_MAX_CHARS,
     workers: Workers = 0,
     force: Force = False,
     quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write the kept documents, all fields, with "text" cleaned; record every removal.
 
-    Each line of the removals record says, for one document, whether it was dropped (with
-    its keeper and similarity) and which character spans of its text were removed and why.
+    The audit record has one line per input document: whether it was dropped (with its
+    keeper, its similarity and its whole input record) and which character spans of its text
+    were removed and why. `dedup restore` rebuilds the input from the output and the record.
 
-    Example: dedup clean corpus/sample.jsonl -o clean.jsonl
+    Example: dedup clean corpus/sample.jsonl -o clean.jsonl --report report.html
     """
-    say = _say(quiet)
+    _logging(verbose, quiet)
     start = time.perf_counter()
     names = [s.strip() for s in steps.split(",") if s.strip()]
-    audit_path = removals or output.with_name(output.name.split(".")[0] + ".removals.jsonl")
-    kept = dropped = spans = 0
+    audit_path = removals or _beside(output, ".removals.jsonl")
+    summary = Summary()
     with _user_errors(), _rereadable(input) as path:
-        check_output(output, force=force, inputs=(input,))
-        check_output(audit_path, force=force, inputs=(input,))
-        if audit_path.resolve() == output.resolve():
-            _fail("--removals must differ from --output")
-        reader = _reader(path, text_field, id_field, site_field, on_error)
-        built: list[Any] = []
-        for name in names:
-            if name == NearDuplicates.name:
-                built.append(
-                    _neardup(
-                        threshold=threshold,
-                        containment=containment,
-                        ngram=ngram,
-                        char=char,
-                        num_perm=num_perm,
-                        seed=seed,
-                        workers=workers,
-                    )
-                )
-            else:
-                built.append(name)
-        cleaner = Cleaner(steps=built).fit(reader)
-        with JsonlWriter(output) as out, JsonlWriter(audit_path) as audit:
-            for result in cleaner.transform(reader):
+        targets = [output, audit_path]
+        if report is not None:
+            targets += [report, report.with_suffix(".json")]
+        for target in targets:
+            check_output(target, force=force, inputs=(input,))
+        if len({t.resolve() for t in targets}) < len(targets):
+            _fail("--output, --removals and --report must be different files")
+        reader = _reader(path, text_field, id_field, site_field, on_error, max_chars)
+        neardup = _neardup(
+            threshold=threshold,
+            containment=containment,
+            ngram=ngram,
+            char=char,
+            num_perm=num_perm,
+            seed=seed,
+            workers=workers,
+        )
+        built = [neardup if name == NearDuplicates.name else name for name in names]
+        show = progress_enabled(quiet)
+        log.info("fitting steps %s on %s", names, input)
+        cleaner = Cleaner(steps=built).fit(track(reader, "fitting", enabled=show))
+        total = reader.stats.documents
+        log.info("fitted on %d documents; writing %s", total, output)
+        with open_writer(output) as out, JsonlWriter(audit_path) as audit:
+            written_skips = 0
+
+            def flush_skips() -> None:
+                # The reader lists a skipped line before it yields the record after it.
+                nonlocal written_skips
+                for skip in reader.stats.skipped[written_skips:]:
+                    audit.write({"skipped": True, **skip})
+                    summary.skip()
+                written_skips = len(reader.stats.skipped)
+
+            for result in track(cleaner.transform(reader), "cleaning", enabled=show, total=total):
+                flush_skips()
                 if result.kept:
                     out.write(result.output_fields(text_field))
-                    kept += 1
-                else:
-                    dropped += 1
-                spans += len(result.removals)
-                if result.drop is not None or result.removals:
-                    audit.write(result.audit())
-    seconds = time.perf_counter() - start
-    skipped = len(reader.stats.skipped)
-    say(
-        f"dedup clean: {kept + dropped} documents read, {kept} kept, {dropped} dropped as "
-        f"near-duplicates, {spans} spans removed, {skipped} lines skipped ({seconds:.1f} s)\n"
-        f"  output:   {output}\n  removals: {audit_path}"
-    )
+                audit.write(result.audit())
+                summary.add(result)
+            flush_skips()
+        summary.seconds = time.perf_counter() - start
+        if report is not None:
+            write_text_atomic(report, summary.to_html())
+            write_text_atomic(report.with_suffix(".json"), summary.to_json())
+    say = _say(quiet)
+    say(f"dedup clean: {summary.text()}")
+    say(f"  output:   {output}\n  removals: {audit_path}")
+    if report is not None:
+        say(f"  report:   {report} (+ {report.with_suffix('.json').name})")
+
+
+def _beside(output: Path, suffix: str) -> Path:
+    """``out.jsonl.gz`` -> ``out.removals.jsonl`` (next to the output)."""
+    return output.with_name(output.name.split(".")[0] + suffix)
+
+
+@app.command()
+def restore(
+    output: Annotated[Path, typer.Argument(help="Output of dedup clean (JSONL)")],
+    removals: Annotated[
+        Path | None,
+        typer.Option(help="Its audit record [default: OUTPUT.removals.jsonl]"),
+    ] = None,
+    to: Annotated[Path, typer.Option("--to", "-o", help="Where to write the restored corpus")] = (
+        Path("restored.jsonl")
+    ),
+    text_field: TextField = DEFAULT_TEXT_FIELD,
+    id_field: IdField = DEFAULT_ID_FIELD,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Rebuild the original corpus from the output of `dedup clean` and its audit record.
+
+    Example: dedup restore clean.jsonl -o original.jsonl
+    """
+    audit_path = removals or _beside(output, ".removals.jsonl")
+    n = 0
+    with _user_errors():
+        check_output(to, force=force, inputs=(output, audit_path))
+        with open_writer(to) as out:
+            for doc in restore_docs(
+                _read_output(output),
+                read_audit(audit_path),
+                text_field=text_field,
+                id_field=id_field,
+            ):
+                out.write(doc)
+                n += 1
+    _say(quiet)(f"dedup restore: {n} documents -> {to}")
+
+
+def _read_output(path: Path) -> Iterator[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        pq = require_pyarrow().parquet
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+            yield from batch.to_pylist()
+    else:
+        yield from read_audit(path)
+
+
+@app.command()
+def show(
+    output: Annotated[Path, typer.Argument(help="Output of dedup clean (JSONL)")],
+    doc_id: Annotated[str, typer.Argument(metavar="ID", help="Id of the document to show")],
+    removals: Annotated[
+        Path | None,
+        typer.Option(help="Its audit record [default: OUTPUT.removals.jsonl]"),
+    ] = None,
+    text_field: TextField = DEFAULT_TEXT_FIELD,
+    id_field: IdField = DEFAULT_ID_FIELD,
+) -> None:
+    """Print a document with its removals struck through and coloured by reason.
+
+    Example: dedup show clean.jsonl seed-000
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    audit_path = removals or _beside(output, ".removals.jsonl")
+    with _user_errors():
+        entry = next((e for e in read_audit(audit_path) if str(e.get("id")) == doc_id), None)
+        if entry is None:
+            _fail(f"{audit_path}: no document with id {doc_id!r}")
+        if entry["dropped"]:
+            original = entry["record"].get(text_field, "")
+        else:
+            doc = next(
+                (d for d in _read_output(output) if str(d.get(id_field, "")) == doc_id), None
+            )
+            if doc is None:
+                _fail(f"{output}: no document with id {doc_id!r}")
+            original = rebuild_text(doc[text_field], entry["removals"])
+    console = Console()
+    head = Text(f"{doc_id}", style="bold")
+    if entry["dropped"]:
+        head.append(
+            f"  dropped: {entry['reason']} of {entry['keeper']} (similarity {entry['similarity']})",
+            style=f"bold {SHOW_COLOURS.get(entry['reason'], 'magenta')}",
+        )
+    console.print(head)
+    text = Text(original, style="strike dim" if entry["dropped"] else "")
+    for r in entry["removals"]:
+        text.stylize(f"strike {SHOW_COLOURS.get(r['reason'], 'magenta')}", r["start"], r["end"])
+    console.print(text)
+    reasons = sorted({r["reason"] for r in entry["removals"]})
+    if reasons:
+        legend = Text("removed: ")
+        for reason in reasons:
+            legend.append(f"{reason}  ", style=SHOW_COLOURS.get(reason, "magenta"))
+        console.print(legend)

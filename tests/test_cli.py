@@ -33,15 +33,17 @@ def test_clean_keeps_fields_and_records_every_drop(tmp_path, sample_docs):
     assert "dropped" in result.output
     kept = read_jsonl(out)
     audit = read_jsonl(tmp_path / "clean.removals.jsonl")
-    assert len(kept) + len(audit) == len(sample_docs)
+    assert [a["id"] for a in audit] == [d["id"] for d in sample_docs]  # a line per document
     by_id = {d["id"]: d for d in sample_docs}
     for doc in kept:
         assert doc == by_id[doc["id"]]  # every input field, text unchanged by neardup
     kept_ids = {d["id"] for d in kept}
-    for rec in audit:
-        assert rec["dropped"] and rec["reason"] == "near-duplicate"
+    dropped = [a for a in audit if a["dropped"]]
+    assert len(kept) + len(dropped) == len(sample_docs)
+    for rec in dropped:
+        assert rec["reason"] == "near-duplicate"
         assert rec["keeper"] in kept_ids and 0 < rec["similarity"] <= 1
-        assert rec["removals"] == []
+        assert rec["record"] == by_id[rec["id"]]  # the whole input, so it can be restored
 
 
 def test_existing_output_is_refused_without_force(tmp_path):

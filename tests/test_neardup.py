@@ -69,9 +69,7 @@ def test_templated_reports_that_differ_in_figures_stay_apart():
         template.format(**dict(zip("abcdefg", rng.integers(100, 999, 7), strict=True)))
         for _ in range(3)
     ]
-    texts += [
-        f"Unrelated filler text number {i} about something else entirely." for i in range(40)
-    ]
+    texts += [f"Unrelated filler text number {i} about something else entirely." for i in range(40)]
     assert not NearDuplicates().fit(texts).is_duplicate()[:3].any()
     # Turning the rule off merges them: the rule is what keeps them apart.
     assert NearDuplicates(numbers_share=0).fit(texts).is_duplicate()[:3].any()

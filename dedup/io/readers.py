@@ -25,6 +25,7 @@ from dedup.io.records import (
 )
 
 ON_ERROR = ("raise", "skip")
+DEFAULT_MAX_CHARS = 16_000_000  # longer "documents" are dumps, not pages: refused, not hashed
 TEXT_SUFFIXES = (".txt",)
 
 
@@ -47,14 +48,25 @@ def open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+def require_pyarrow():
+    """pyarrow (with its parquet module), or an error that says how to install it."""
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise InputError("Parquet needs pyarrow: pip install 'dedup[parquet]'") from None
+    return pyarrow
+
+
 def is_text_path(path: Path) -> bool:
     return path.suffix.lower() in TEXT_SUFFIXES
 
 
 class RecordReader:
-    """Read records from a path (file, directory or ``-``), checking ids are unique.
+    """Read records from a path (file, directory, Parquet or ``-``), checking ids are unique.
 
-    Parameters mirror the CLI options; ``stats`` collects counts and skips.
+    Parameters mirror the CLI options; ``stats`` collects counts and skips. Documents longer
+    than ``max_chars`` are refused (or skipped) with their file and line.
     """
 
     def __init__(
@@ -65,6 +77,7 @@ class RecordReader:
         id_field: str = DEFAULT_ID_FIELD,
         site_field: str = DEFAULT_SITE_FIELD,
         on_error: str = "raise",
+        max_chars: int | None = DEFAULT_MAX_CHARS,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
@@ -73,6 +86,7 @@ class RecordReader:
         self.id_field = id_field
         self.site_field = site_field
         self.on_error = on_error
+        self.max_chars = max_chars
         self.stats = ReadStats()
 
     def check(self) -> None:
@@ -108,12 +122,46 @@ class RecordReader:
                 yield from self._text_file(file, file.relative_to(path).as_posix())
         elif is_text_path(path):
             yield from self._text_file(path, path.name)
+        elif path.suffix == ".parquet":
+            yield from self._parquet(path)
         else:
             try:
                 with open_binary(path) as fh:
                     yield from self._jsonl(fh, str(path))
             except OSError as exc:  # e.g. a corrupt gzip stream
                 raise InputError(f"{path}: cannot read: {exc}") from None
+
+    def _parquet(self, path: Path) -> Iterator[Record]:
+        pq = require_pyarrow().parquet
+        try:
+            table = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises its own error types for bad files
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        row = 0
+        for batch in table.iter_batches(batch_size=1024):
+            for obj in batch.to_pylist():
+                row += 1
+                try:
+                    yield self._checked(
+                        record_from_dict(
+                            obj,
+                            default_id=str(row),
+                            text_field=self.text_field,
+                            id_field=self.id_field,
+                            site_field=self.site_field,
+                            where=f"{path}:row {row}",
+                        )
+                    )
+                except InputError as exc:
+                    self._problem(f"{path}:row {row}", str(exc).split(": ", 1)[1])
+
+    def _checked(self, record: Record) -> Record:
+        if self.max_chars and len(record.text) > self.max_chars:
+            raise InputError(
+                f"{record.source}: document of {len(record.text):,} characters is longer than "
+                f"the limit of {self.max_chars:,} (--max-chars)"
+            )
+        return record
 
     def _text_file(self, path: Path, doc_id: str) -> Iterator[Record]:
         where = str(path)
@@ -127,7 +175,12 @@ class RecordReader:
             line = data[: exc.start].count(b"\n") + 1
             self._problem(f"{where}:{line}", f"not valid UTF-8 (byte {exc.start})")
             return
-        yield Record(id=doc_id, text=text, fields={"id": doc_id, "text": text}, source=where)
+        try:
+            yield self._checked(
+                Record(id=doc_id, text=text, fields={"id": doc_id, "text": text}, source=where)
+            )
+        except InputError as exc:
+            self._problem(where, str(exc).split(": ", 1)[1])
 
     def _jsonl(self, fh: IO[bytes], name: str) -> Iterator[Record]:
         stream = io.BufferedReader(fh) if not hasattr(fh, "peek") else fh
@@ -152,13 +205,15 @@ class RecordReader:
                 self._problem(where, f"expected a JSON object, got {type(obj).__name__}")
                 continue
             try:
-                yield record_from_dict(
-                    obj,
-                    default_id=str(lineno),
-                    text_field=self.text_field,
-                    id_field=self.id_field,
-                    site_field=self.site_field,
-                    where=where,
+                yield self._checked(
+                    record_from_dict(
+                        obj,
+                        default_id=str(lineno),
+                        text_field=self.text_field,
+                        id_field=self.id_field,
+                        site_field=self.site_field,
+                        where=where,
+                    )
                 )
             except InputError as exc:
                 self._problem(where, str(exc).split(": ", 1)[1])

@@ -1,4 +1,5 @@
-"""Atomic JSONL writers (plain, ``.gz``, ``.zst``): write to a temp file, rename at the end.
+"""Atomic writers, JSONL (plain, ``.gz``, ``.zst``) and Parquet: write to a temp file, rename
+at the end.
 
 An interrupted run leaves no partial output; an existing output is refused unless ``force``;
 the input itself is never overwritten.
@@ -35,6 +36,25 @@ def check_output(path: str | Path, *, force: bool, inputs: tuple[str | Path, ...
         raise OutputError(f"{out.parent}: no such directory")
 
 
+class _AtomicFile:
+    """A temp file beside ``path`` that replaces ``path`` only when closed without error."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        target = Path(self.path)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        self.raw = os.fdopen(fd, "wb")
+
+    def finish(self, ok: bool) -> None:
+        try:
+            self.raw.close()
+            if ok:
+                os.replace(self.tmp, self.path)
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
 class JsonlWriter:
     """Write one JSON object per line to ``path`` (``-`` = stdout), atomically.
 
@@ -44,26 +64,24 @@ class JsonlWriter:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._tmp: str | None = None
+        self._file: _AtomicFile | None = None
         self._fh: IO[bytes] | None = None
-        self._raw: IO[bytes] | None = None
         self.count = 0
 
     def __enter__(self) -> JsonlWriter:
         if self.path == "-":
             self._fh = sys.stdout.buffer
             return self
-        target = Path(self.path)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        self._raw = os.fdopen(fd, "wb")
-        if target.suffix == ".gz":
-            self._fh = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0)
-        elif target.suffix == ".zst":
+        self._file = _AtomicFile(self.path)
+        suffix = Path(self.path).suffix
+        if suffix == ".gz":
+            self._fh = gzip.GzipFile(fileobj=self._file.raw, mode="wb", mtime=0)
+        elif suffix == ".zst":
             import zstandard
 
-            self._fh = zstandard.ZstdCompressor().stream_writer(self._raw, closefd=False)
+            self._fh = zstandard.ZstdCompressor().stream_writer(self._file.raw, closefd=False)
         else:
-            self._fh = self._raw
+            self._fh = self._file.raw
         return self
 
     def write(self, obj: dict[str, Any]) -> None:
@@ -72,16 +90,82 @@ class JsonlWriter:
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.path == "-":
+        if self._file is None:
             sys.stdout.flush()
             return
-        assert self._fh is not None and self._raw is not None and self._tmp is not None
+        assert self._fh is not None
+        if self._fh is not self._file.raw:
+            self._fh.close()
+        self._file.finish(exc_type is None)
+
+
+class ParquetWriter:
+    """Write rows to a Parquet file, atomically, in row groups of ``batch_rows``.
+
+    The schema is taken from the first rows; all rows must share it (as rows of one corpus do).
+    """
+
+    def __init__(self, path: str | Path, batch_rows: int = 2048) -> None:
+        self.path = str(path)
+        self.batch_rows = batch_rows
+        self.count = 0
+        self._rows: list[dict[str, Any]] = []
+        self._writer = None
+        self._file: _AtomicFile | None = None
+
+    def __enter__(self) -> ParquetWriter:
+        from dedup.io.readers import require_pyarrow
+
+        self._pa = require_pyarrow()
+        self._file = _AtomicFile(self.path)
+        return self
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self._rows.append(obj)
+        self.count += 1
+        if len(self._rows) >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        pa = self._pa
+        schema = None if self._writer is None else self._writer.schema
         try:
-            if self._fh is not self._raw:
-                self._fh.close()
-            self._raw.close()
+            table = pa.Table.from_pylist(self._rows, schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise OutputError(f"{self.path}: rows do not fit one Parquet schema ({exc})") from None
+        if self._writer is None:
+            assert self._file is not None
+            self._writer = pa.parquet.ParquetWriter(self._file.raw, table.schema)
+        self._writer.write_table(table)
+        self._rows = []
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._file is not None
+        try:
             if exc_type is None:
-                os.replace(self._tmp, self.path)
+                self._flush()
+                if self._writer is None:  # no rows at all: an empty file with no columns
+                    pa = self._pa
+                    self._writer = pa.parquet.ParquetWriter(self._file.raw, pa.schema([]))
+            if self._writer is not None:
+                self._writer.close()
         finally:
-            if os.path.exists(self._tmp):
-                os.unlink(self._tmp)
+            self._file.finish(exc_type is None)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temp file renamed at the end."""
+    file = _AtomicFile(path)
+    ok = False
+    try:
+        file.raw.write(text.encode("utf-8"))
+        ok = True
+    finally:
+        file.finish(ok)
+
+
+def open_writer(path: str | Path) -> JsonlWriter | ParquetWriter:
+    """A writer for ``path``, chosen by its extension (``.parquet`` or JSONL)."""
+    return ParquetWriter(path) if str(path).endswith(".parquet") else JsonlWriter(path)
