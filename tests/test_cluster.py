@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.sketch.cluster import UnionFind, choose_keepers, components
+from dedup.sketch.cluster import UnionFind, choose_keepers, components, guarded_components
 
 
 def test_components_are_labelled_by_their_smallest_member():
@@ -32,3 +32,38 @@ def test_union_find_reports_merges():
     uf = UnionFind(3)
     assert uf.union(0, 1) and not uf.union(1, 0)
     assert uf.find(1) == uf.find(0) == 0
+
+
+def _clique_linked(groups):
+    of = {m: g for g, members in enumerate(groups) for m in members}
+
+    def linked(x, y):
+        return np.array([of[a] == of[b] for a, b in zip(x, y, strict=True)])
+
+    return linked
+
+
+def test_guard_keeps_two_groups_joined_by_one_edge_apart():
+    a, b = [0, 1, 2, 3], [4, 5, 6, 7]
+    inside = [(i, j) for g in (a, b) for i in g for j in g if i < j]
+    pairs = np.array([*inside, (3, 4)])
+    rank = np.arange(len(pairs))
+    key = np.arange(8)
+    labels = guarded_components(
+        8, pairs, rank, _clique_linked([a, b]), min_link=0.1, member_key=key
+    )
+    assert labels.tolist() == [0, 0, 0, 0, 4, 4, 4, 4]
+    # Without the guard the bridge fuses them.
+    assert components(8, pairs).tolist() == [0] * 8
+
+
+def test_guard_lets_a_chain_of_versions_grow():
+    pairs = np.array([(i, i + 1) for i in range(7)])
+
+    def neighbours(x, y):
+        return np.abs(np.asarray(x) - np.asarray(y)) <= 2
+
+    labels = guarded_components(
+        8, pairs, np.arange(7), neighbours, min_link=0.1, member_key=np.arange(8)
+    )
+    assert labels.tolist() == [0] * 8

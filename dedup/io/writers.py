@@ -36,6 +36,12 @@ def check_output(path: str | Path, *, force: bool, inputs: tuple[str | Path, ...
         raise OutputError(f"{out.parent}: no such directory")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class _AtomicFile:
     """A temp file beside ``path`` that replaces ``path`` only when closed without error."""
 
@@ -49,6 +55,7 @@ class _AtomicFile:
         try:
             self.raw.close()
             if ok:
+                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
                 os.replace(self.tmp, self.path)
         finally:
             if os.path.exists(self.tmp):

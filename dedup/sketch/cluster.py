@@ -7,6 +7,8 @@ go to the member that came first in the input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -64,3 +66,47 @@ def choose_keepers(labels: np.ndarray, weight: np.ndarray) -> np.ndarray:
     keeper_of_label = np.empty(n, dtype=np.int64)
     keeper_of_label[labels[order][first]] = order[first]
     return keeper_of_label[labels]
+
+
+def guarded_components(
+    n: int,
+    pairs: np.ndarray,
+    rank: np.ndarray,
+    linked: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    min_link: float,
+    member_key: np.ndarray,
+    sample: int = 16,
+) -> np.ndarray:
+    """Components of ``pairs`` where two groups join only if they are alike as groups.
+
+    Edges are taken in ``rank`` order (best first). When an edge would join two groups, up
+    to ``sample`` members of each (those with the smallest ``member_key``, a content
+    fingerprint, so the result does not depend on input order) are compared pairwise with
+    ``linked``; the groups merge only when at least ``min_link`` of those pairs are linked.
+    One strong edge between two articles that happen to share a section then no longer fuses
+    both articles' version clusters, while chains of versions, whose neighbours are linked,
+    still grow. Labels are the smallest member.
+    """
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    owner = np.arange(n, dtype=np.int64)
+    for k in np.argsort(rank, kind="stable"):
+        a, b = int(pairs[k, 0]), int(pairs[k, 1])
+        ga, gb = int(owner[a]), int(owner[b])
+        if ga == gb:
+            continue
+        left, right = members[ga][:sample], members[gb][:sample]
+        if len(left) * len(right) > 1:
+            xa = np.repeat(left, len(right))
+            xb = np.tile(right, len(left))
+            if linked(np.asarray(xa), np.asarray(xb)).mean() < min_link:
+                continue
+        keep, gone = (ga, gb) if ga < gb else (gb, ga)
+        joined = members[keep] + members[gone]
+        members[keep] = sorted(joined, key=lambda i: (member_key[i], i))
+        owner[members[gone]] = keep
+        del members[gone]
+    labels = np.empty(n, dtype=np.int64)
+    for group in members.values():
+        labels[group] = min(group)
+    return labels

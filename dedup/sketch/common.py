@@ -15,9 +15,9 @@ shingle sets count once, so a page crawled twenty times does not make its text a
 from __future__ import annotations
 
 import numpy as np
-import xxhash
 
-from dedup.text.hashing import splitmix64
+from dedup.groups import group, isin_sorted, repeats
+from dedup.text.hashing import salted, splitmix64
 from dedup.text.shingle import ShingleBatch
 
 DEFAULT_COMMON_FRACTION = 0.05
@@ -26,13 +26,15 @@ DEFAULT_UNKNOWN_MIN_DOCS = 4
 
 
 def set_fingerprints(sets: ShingleBatch) -> np.ndarray:
-    """A 64-bit fingerprint per document of its (sorted, unique) shingle set."""
-    raw = sets.hashes.tobytes()
-    offs = sets.offsets * 8
-    return np.array(
-        [xxhash.xxh3_64_intdigest(raw[offs[i] : offs[i + 1]]) for i in range(sets.n_docs)],
-        dtype=np.uint64,
-    )
+    """A 64-bit fingerprint per document of its (unique) shingle set, independent of order."""
+    fp = np.zeros(sets.n_docs, dtype=np.uint64)
+    sizes = np.diff(sets.offsets)
+    filled = sizes > 0
+    if filled.any():
+        with np.errstate(over="ignore"):
+            sums = np.add.reduceat(splitmix64(sets.hashes), sets.offsets[:-1][filled])
+        fp[filled] = sums
+    return splitmix64(fp ^ sizes.astype(np.uint64))
 
 
 def common_mask(
@@ -52,26 +54,19 @@ def common_mask(
     """
     doc = sets.doc_ids()
     site = np.asarray(site, dtype=np.int64)
+    n_sites = int(site.max(initial=-1)) + 1
     # Count each distinct shingle set once per site.
-    fp = set_fingerprints(sets)
-    _, first = np.unique(np.stack([site, fp.view(np.int64)], axis=1), axis=0, return_index=True)
-    distinct = np.zeros(sets.n_docs, dtype=bool)
-    distinct[first] = True
-    n_distinct = np.bincount(site[distinct], minlength=int(site.max(initial=-1)) + 1)
-
-    # One 64-bit code per (site, shingle) entry; a collision would need two 64-bit hashes to
-    # differ by exactly a site's salt.
-    with np.errstate(over="ignore"):
-        code = sets.hashes ^ splitmix64(site[doc].astype(np.uint64))
-    counted = distinct[doc]
-    uniq, first_at, counts = np.unique(code[counted], return_index=True, return_counts=True)
-    # Every counted entry of one code belongs to one site.
-    code_site = site[doc][counted][first_at]
-    floor = np.full(len(n_distinct), min_docs)
-    if unknown_site is not None and unknown_site < len(floor):
+    distinct = ~repeats(salted(set_fingerprints(sets), site))
+    n_distinct = np.bincount(site[distinct], minlength=n_sites)
+    floor = np.full(n_sites, min_docs)
+    if unknown_site is not None and unknown_site < n_sites:
         floor[unknown_site] = unknown_min_docs
     limit = np.maximum(floor, np.ceil(fraction * n_distinct)).astype(np.int64)
-    common_codes = uniq[counts >= limit[code_site]]
-    if len(common_codes) == 0:
-        return np.zeros(len(sets.hashes), dtype=bool)
-    return np.isin(code, common_codes)
+
+    entry_site = site[doc]
+    code = salted(sets.hashes, entry_site)  # one key per (site, shingle)
+    counted = distinct[doc]
+    codes, first_at, counts = group(code[counted])
+    # Every counted entry of one code belongs to one site.
+    code_site = entry_site[counted][first_at]
+    return isin_sorted(code, codes[counts >= limit[code_site]])

@@ -60,7 +60,8 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
 def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Unique ``(i, j)`` pairs, ``i < j``, of documents that share a key in some band.
 
-    ``valid`` (bool per document) leaves documents out, e.g. empty ones.
+    ``valid`` (bool per document) leaves documents out, e.g. empty ones. Keys are salted by
+    band (see :func:`band_keys`), so one sort over all bands groups the buckets.
     """
     n, bands = keys.shape
     idx = np.arange(n, dtype=np.int64)
@@ -68,19 +69,18 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.nda
         idx = idx[valid]
     if len(idx) < 2:
         return np.empty((0, 2), dtype=np.int64)
-    flat_keys = keys[idx].T.ravel()  # band-major
-    flat_docs = np.tile(idx, bands)
-    band = np.repeat(np.arange(bands, dtype=np.uint64), len(idx))
-    order = np.lexsort((flat_docs, flat_keys, band))
-    k, d, bd = flat_keys[order], flat_docs[order], band[order]
+    flat_keys = keys[idx].ravel()  # document-major: equal keys keep document order
+    flat_docs = np.repeat(idx, bands)
+    order = np.argsort(flat_keys, kind="stable")
+    k, d = flat_keys[order], flat_docs[order]
     new = np.ones(len(k), dtype=bool)
-    new[1:] = (k[1:] != k[:-1]) | (bd[1:] != bd[:-1])
+    new[1:] = k[1:] != k[:-1]
     head = np.maximum.accumulate(np.where(new, np.arange(len(k)), 0))
-    first = d[head]
+    first = d[head]  # the smallest document of each bucket
     members = ~new
-    pairs = np.stack([first[members], d[members]], axis=1)
-    if len(pairs) == 0:
-        return pairs
-    code = pairs[:, 0] * n + pairs[:, 1]
-    code = np.unique(code)
+    if not members.any():
+        return np.empty((0, 2), dtype=np.int64)
+    code = first[members] * n + d[members]
+    code = np.sort(code)
+    code = code[np.r_[True, code[1:] != code[:-1]]]
     return np.stack([code // n, code % n], axis=1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch
 
 _PAIR_BUDGET = 1 << 22  # shingles gathered per chunk of pairs
@@ -26,7 +27,7 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
-    """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique, sorted)."""
+    """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique per doc)."""
     out = np.zeros(len(pairs), dtype=np.int64)
     if len(pairs) == 0:
         return out
@@ -47,9 +48,10 @@ def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
         owner = np.concatenate(
             [np.repeat(np.arange(len(chunk)), la), np.repeat(np.arange(len(chunk)), lb)]
         )
-        order = np.lexsort((values, owner))
-        v, o = values[order], owner[order]
-        dup = (v[1:] == v[:-1]) & (o[1:] == o[:-1])
+        keys = salted(values, owner)  # equal only for the same value within the same pair
+        order = np.argsort(keys)
+        k, o = keys[order], owner[order]
+        dup = k[1:] == k[:-1]
         out[lo:hi] = np.bincount(o[1:][dup], minlength=len(chunk))
         lo = hi
     return out

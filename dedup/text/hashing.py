@@ -42,6 +42,15 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
 _POW_CACHE: dict[int, np.ndarray] = {}
 
 
+def salted(values: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """``values`` made distinct per owner: equal only for equal ``(owner, value)`` pairs.
+
+    One 64-bit key stands for a (document, shingle) or (site, shingle) pair, so a single
+    sort groups them; two different pairs meet with probability 2**-64.
+    """
+    return values ^ splitmix64(np.asarray(owners).astype(U64))
+
+
 def _powers(base: np.uint64, n: int) -> np.ndarray:
     """``base**i mod 2**64`` for i in ``range(n)`` (cached and grown by doubling)."""
     key = int(base)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.text.hashing import PrefixHash, combine_ngrams
+from dedup.groups import repeats
+from dedup.text.hashing import PrefixHash, combine_ngrams, salted
 from dedup.text.tokenize import encode_batch, token_spans, word_mask
 
 DEFAULT_NGRAM = 5
@@ -37,15 +38,8 @@ class ShingleBatch:
         return np.repeat(np.arange(self.n_docs), np.diff(self.offsets))
 
     def unique(self) -> ShingleBatch:
-        """The same documents with each shingle once, sorted (set semantics)."""
-        doc = self.doc_ids().astype(np.uint64)
-        order = np.lexsort((self.hashes, doc))
-        h = self.hashes[order]
-        d = doc[order]
-        keep = np.ones(len(h), dtype=bool)
-        keep[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
-        counts = np.bincount(d[keep].astype(np.int64), minlength=self.n_docs)
-        return ShingleBatch(h[keep], _offsets(counts))
+        """The same documents with each shingle once (set semantics), in first-seen order."""
+        return self.select(~repeats(salted(self.hashes, self.doc_ids())))
 
     def select(self, mask: np.ndarray) -> ShingleBatch:
         """The same documents with only the entries where ``mask`` is True."""
@@ -67,43 +61,43 @@ def shingle_batch(
     Character shingles are taken over the text with every run of non-word bytes turned into
     one space, so layout and punctuation changes do not change them.
     """
+    return shingles_and_numbers(texts, ngram=ngram, kind=kind, numbers=False)[0]
+
+
+def number_batch(texts: Sequence[str]) -> ShingleBatch:
+    """Hashes of the tokens holding a digit (``1987``, ``3.5`` gives ``3`` and ``5``), per text,
+    each once. Two reports from one template share their words but not their figures."""
+    return shingles_and_numbers(texts, ngram=1, kind="word", numbers=True)[1]
+
+
+def shingles_and_numbers(
+    texts: Sequence[str], *, ngram: int = DEFAULT_NGRAM, kind: str = "word", numbers: bool = True
+) -> tuple[ShingleBatch, ShingleBatch]:
+    """Shingles (as :func:`shingle_batch`) and, in the same pass, the number tokens (unique)."""
     if kind not in SHINGLE_KINDS:
         raise ValueError(f"shingle kind must be one of {SHINGLE_KINDS}, got {kind!r}")
     batch = encode_batch(texts)
     n_docs = len(texts)
+    starts, ends = token_spans(batch.data)
+    token_hash = PrefixHash(batch.data).slice_hash(starts, ends)
+    doc = batch.doc_of(starts)
     if kind == "word":
-        starts, ends = token_spans(batch.data)
-        if len(starts) == 0:
-            return _empty(n_docs)
-        token_hash = PrefixHash(batch.data).slice_hash(starts, ends)
-        doc = batch.doc_of(starts)
         hashes, doc_of = combine_ngrams(token_hash, doc, ngram)
     else:
         hashes, doc_of = _char_shingles(batch.data, batch.doc_of, ngram)
-    counts = np.bincount(doc_of, minlength=n_docs)
-    return ShingleBatch(hashes, _offsets(counts))
+    shingles = ShingleBatch(hashes, _offsets(np.bincount(doc_of, minlength=n_docs)))
+    nums = _empty(n_docs)
+    if numbers and len(starts):
+        digits = np.zeros(len(batch.data) + 1, dtype=np.int64)
+        np.cumsum((batch.data >= 0x30) & (batch.data <= 0x39), out=digits[1:])
+        has_digit = digits[ends] > digits[starts]
+        counts = np.bincount(doc[has_digit], minlength=n_docs)
+        nums = ShingleBatch(token_hash[has_digit], _offsets(counts)).unique()
+    return shingles, nums
 
 
 def _empty(n_docs: int) -> ShingleBatch:
     return ShingleBatch(np.empty(0, dtype=np.uint64), np.zeros(n_docs + 1, np.int64))
-
-
-def number_batch(texts: Sequence[str]) -> ShingleBatch:
-    """Hashes of the tokens holding a digit (``1987``, ``3.5`` gives ``3`` and ``5``), per text.
-
-    Two reports from one template share their words but not their figures; these sets tell.
-    """
-    batch = encode_batch(texts)
-    starts, ends = token_spans(batch.data)
-    digits = np.zeros(len(batch.data) + 1, dtype=np.int64)
-    np.cumsum((batch.data >= 0x30) & (batch.data <= 0x39), out=digits[1:])
-    has_digit = digits[ends] > digits[starts]
-    starts, ends = starts[has_digit], ends[has_digit]
-    if len(starts) == 0:
-        return _empty(len(texts))
-    hashes = PrefixHash(batch.data).slice_hash(starts, ends)
-    counts = np.bincount(batch.doc_of(starts), minlength=len(texts))
-    return ShingleBatch(hashes, _offsets(counts)).unique()
 
 
 def _char_shingles(data: np.ndarray, doc_of, k: int) -> tuple[np.ndarray, np.ndarray]:
