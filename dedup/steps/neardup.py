@@ -11,7 +11,10 @@ document (see :func:`dedup.sketch.cluster.choose_keepers`).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -62,6 +65,8 @@ DEFAULT_MIN_LINK = 0.1
 BATCH_CHARS = 1 << 22  # characters of text shingled per batch
 REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
+SIGN_BLOCK = 4096  # documents sketched at once
+log = logging.getLogger(__name__)
 
 
 def concat_batches(batches: list[ShingleBatch]) -> ShingleBatch:
@@ -233,7 +238,9 @@ class NearDuplicates(Step):
 
         shingler = partial(_sketch_input, ngram=self.ngram, kind=self.shingle)
         workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
-        parts = list(map_ordered(shingler, texts_of(batched(records)), workers))
+        self.timings_: dict[str, float] = {}
+        with self._stage("shingle"):
+            parts = list(map_ordered(shingler, texts_of(batched(records)), workers))
         self.ids_ = ids
         self.sites_ = np.asarray(sites, dtype=np.int64)
         self._site_codes = site_codes
@@ -241,7 +248,53 @@ class NearDuplicates(Step):
         self._fit_sets(concat_batches([p[0] for p in parts]))
         return self
 
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        """Time a stage into ``timings_`` (seconds) and the debug log."""
+        start = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - start
+        self.timings_[name] = self.timings_.get(name, 0.0) + seconds
+        log.debug("neardup %s: %.2f s", name, seconds)
+
     def _fit_sets(self, full: ShingleBatch) -> None:
+        n = full.n_docs
+        with self._stage("common"):
+            self._content_sets(full)
+        sets = self._sets
+        with self._stage("sketch"):
+            self._sketch(sets)
+        with self._stage("candidates"):
+            bands, rows = optimal_params(self.lsh_threshold, self.num_perm)
+            keys = band_keys(self.signatures_, bands, rows)
+            keys[~self.content_mode_] ^= np.uint64(0x5DEECE66D)  # modes never share buckets
+            cands = candidate_pairs(keys, valid=self.set_sizes_ > 0)
+        with self._stage("verify"):
+            sim = pair_similarity(sets, cands)
+            jac, con = sim.jaccard, sim.containment
+            both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
+            ok = np.where(
+                both_content,
+                (jac >= self.threshold) | (con >= self.containment),
+                jac >= self.strict_threshold,
+            )
+            ok &= self._numbers_agree(cands)
+            self.n_candidates_ = len(cands)
+            self.pairs_ = cands[ok]
+        with self._stage("cluster"):
+            labels = self._cluster(n, sets, jac[ok])
+            self.keepers_ = choose_keepers(labels, self.set_sizes_)
+            self.similarity_ = np.ones(n)
+            dup = np.flatnonzero(self.keepers_ != np.arange(n))
+            if len(dup):
+                to_keeper = pair_similarity(sets, np.stack([dup, self.keepers_[dup]], axis=1))
+                self.similarity_[dup] = to_keeper.jaccard
+        self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
+        self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
+        del self._sets
+
+    def _content_sets(self, full: ShingleBatch) -> None:
+        """Leave site-common shingles out of the sets of pages that have content of their own."""
         n = full.n_docs
         common = common_mask(
             full,
@@ -256,45 +309,22 @@ class NearDuplicates(Step):
         self.content_mode_ = (content_size >= self.min_content) & (
             content_size >= self.min_content_share * full_size
         )
-        sets = full.select(~(common & self.content_mode_[full.doc_ids()]))
-        self.set_sizes_ = np.diff(sets.offsets)
-        self.common_share_ = 1.0 - content_size / np.maximum(np.diff(full.offsets), 1)
+        self._sets = full.select(~(common & self.content_mode_[full.doc_ids()]))
+        self.set_sizes_ = np.diff(self._sets.offsets)
+        self.common_share_ = 1.0 - content_size / np.maximum(full_size, 1)
 
-        sigs = np.empty((n, self.num_perm), dtype=np.uint32)
-        step = 4096
+    def _sketch(self, sets: ShingleBatch) -> None:
+        """Signatures of all sets, a block of documents at a time (bounded temporaries)."""
+        n = sets.n_docs
+        self.signatures_ = np.empty((n, self.num_perm), dtype=np.uint32)
         perms = permutations(self.num_perm, self.seed)
-        for lo in range(0, n, step):
-            part = _slice(sets, lo, min(lo + step, n))
+        for lo in range(0, n, SIGN_BLOCK):
+            part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
             if self.sketch == "oph":
-                sigs[lo : lo + part.n_docs] = oph_signatures(part, self.num_perm, self.seed)
+                block = oph_signatures(part, self.num_perm, self.seed)
             else:
-                sigs[lo : lo + part.n_docs] = signatures(part, perms)
-        self.signatures_ = sigs
-
-        bands, rows = optimal_params(self.lsh_threshold, self.num_perm)
-        keys = band_keys(sigs, bands, rows)
-        keys[~self.content_mode_] ^= np.uint64(0x5DEECE66D)  # the two modes never share buckets
-        cands = candidate_pairs(keys, valid=self.set_sizes_ > 0)
-        sim = pair_similarity(sets, cands)
-        jac, con = sim.jaccard, sim.containment
-        both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
-        ok = np.where(
-            both_content,
-            (jac >= self.threshold) | (con >= self.containment),
-            jac >= self.strict_threshold,
-        )
-        ok &= self._numbers_agree(cands)
-        self.n_candidates_ = len(cands)
-        self.pairs_ = cands[ok]
-        labels = self._cluster(n, sets, jac[ok])
-        self.keepers_ = choose_keepers(labels, self.set_sizes_)
-        self.similarity_ = np.ones(n)
-        dup = np.flatnonzero(self.keepers_ != np.arange(n))
-        if len(dup):
-            to_keeper = pair_similarity(sets, np.stack([dup, self.keepers_[dup]], axis=1))
-            self.similarity_[dup] = to_keeper.jaccard
-        self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
-        self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
+                block = signatures(part, perms)
+            self.signatures_[lo : lo + part.n_docs] = block
 
     def _cluster(self, n: int, sets: ShingleBatch, jaccard: np.ndarray) -> np.ndarray:
         """Cluster labels: connected components, guarded against chaining two articles."""
