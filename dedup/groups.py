@@ -37,10 +37,19 @@ def repeats(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def isin_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a sorted, distinct ``sorted_set``, by binary search."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(values), dtype=bool)
-    pos = np.searchsorted(sorted_set, values)
-    pos[pos == len(sorted_set)] = 0
-    return sorted_set[pos] == values
+def group_sizes(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """For every entry, how many entries (or how much weight) share its value."""
+    n = len(values)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    w = np.ones(n, dtype=np.int64) if weights is None else weights[order].astype(np.int64)
+    sizes = np.add.reduceat(w, starts)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = sizes[np.cumsum(new) - 1]
+    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.groups import group, isin_sorted, repeats
+from dedup.groups import group_sizes, repeats
 from dedup.text.hashing import salted, splitmix64
 from dedup.text.shingle import ShingleBatch
 
@@ -65,8 +65,5 @@ def common_mask(
 
     entry_site = site[doc]
     code = salted(sets.hashes, entry_site)  # one key per (site, shingle)
-    counted = distinct[doc]
-    codes, first_at, counts = group(code[counted])
-    # Every counted entry of one code belongs to one site.
-    code_site = entry_site[counted][first_at]
-    return isin_sorted(code, codes[counts >= limit[code_site]])
+    count = group_sizes(code, weights=distinct[doc])
+    return count >= limit[entry_site]
