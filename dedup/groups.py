@@ -1,7 +1,7 @@
 """Grouping equal values of large uint64 arrays by sorting (numpy's ``unique`` is slow here).
 
 These are the primitives the sketch stages share: distinct values with their first position
-and count, and "is this entry a repeat of an earlier one".
+and count, "is this entry a repeat of an earlier one", and "how many entries share mine".
 """
 
 from __future__ import annotations
@@ -9,31 +9,34 @@ from __future__ import annotations
 import numpy as np
 
 
-def group(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(distinct values sorted, index of each one's first occurrence, counts)``."""
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(order, starts, new)``: the sorting permutation, where each run of equal values
+    starts in sorted order, and a flag per sorted position that opens a run."""
     n = len(values)
-    if n == 0:
-        return values[:0], np.empty(0, np.int64), np.empty(0, np.int64)
     order = np.argsort(values)
     ordered = values[order]
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
+    return order, np.flatnonzero(new), new
+
+
+def group(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(distinct values sorted, index of each one's first occurrence, counts)``."""
+    n = len(values)
+    if n == 0:
+        return values[:0], np.empty(0, np.int64), np.empty(0, np.int64)
+    order, starts, _ = _runs(values)
     first = np.minimum.reduceat(order, starts)
     counts = np.diff(np.append(starts, n))
-    return ordered[starts], first, counts
+    return values[order[starts]], first, counts
 
 
 def repeats(values: np.ndarray) -> np.ndarray:
     """True at every entry whose value already occurred at a smaller index."""
-    n = len(values)
-    out = np.zeros(n, dtype=bool)
-    if n < 2:
-        return out
-    _, first, _ = group(values)
-    out[:] = True
-    out[first] = False
+    out = np.ones(len(values), dtype=bool)
+    if len(values):
+        out[group(values)[1]] = False
     return out
 
 
@@ -42,12 +45,7 @@ def group_sizes(values: np.ndarray, weights: np.ndarray | None = None) -> np.nda
     n = len(values)
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    order = np.argsort(values)
-    ordered = values[order]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
+    order, starts, new = _runs(values)
     w = np.ones(n, dtype=np.int64) if weights is None else weights[order].astype(np.int64)
     sizes = np.add.reduceat(w, starts)
     out = np.empty(n, dtype=np.int64)
