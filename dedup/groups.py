@@ -18,6 +18,7 @@ def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    del ordered
     return order, np.flatnonzero(new), new
 
 
@@ -46,8 +47,11 @@ def group_sizes(values: np.ndarray, weights: np.ndarray | None = None) -> np.nda
     if n == 0:
         return np.empty(0, dtype=np.int64)
     order, starts, new = _runs(values)
-    w = np.ones(n, dtype=np.int64) if weights is None else weights[order].astype(np.int64)
+    w = np.ones(n, dtype=np.int32) if weights is None else weights[order].astype(np.int32)
     sizes = np.add.reduceat(w, starts)
-    out = np.empty(n, dtype=np.int64)
-    out[order] = sizes[np.cumsum(new) - 1]
+    del w
+    run = np.cumsum(new, dtype=np.int32)
+    run -= 1
+    out = np.empty(n, dtype=np.int32)
+    out[order] = sizes[run]
     return out

@@ -53,7 +53,7 @@ def common_mask(
     from many sites, so there only text on ``max(unknown_min_docs, fraction * n)`` counts.
     """
     doc = sets.doc_ids()
-    site = np.asarray(site, dtype=np.int64)
+    site = np.asarray(site, dtype=np.int32)
     n_sites = int(site.max(initial=-1)) + 1
     # Count each distinct shingle set once per site.
     distinct = ~repeats(salted(set_fingerprints(sets), site))

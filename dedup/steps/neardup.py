@@ -62,7 +62,7 @@ DEFAULT_LSH_THRESHOLD = 0.1
 DEFAULT_NUMBERS_SHARE = 0.5
 DEFAULT_MIN_NUMBERS = 3
 DEFAULT_MIN_LINK = 0.1
-BATCH_CHARS = 1 << 22  # characters of text shingled per batch
+BATCH_CHARS = 1 << 20  # characters of text shingled per batch (bounds the temporaries)
 REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
@@ -245,7 +245,9 @@ class NearDuplicates(Step):
         self.sites_ = np.asarray(sites, dtype=np.int64)
         self._site_codes = site_codes
         self._numbers = concat_batches([p[1] for p in parts])
-        self._fit_sets(concat_batches([p[0] for p in parts]))
+        self._full = concat_batches([p[0] for p in parts])
+        del parts
+        self._fit_sets()
         return self
 
     @contextmanager
@@ -257,10 +259,14 @@ class NearDuplicates(Step):
         self.timings_[name] = self.timings_.get(name, 0.0) + seconds
         log.debug("neardup %s: %.2f s", name, seconds)
 
-    def _fit_sets(self, full: ShingleBatch) -> None:
+    def _fit_sets(self) -> None:
+        """Every stage after shingling; the full sets are released once the content sets exist."""
+        full = self._full
+        del self._full
         n = full.n_docs
         with self._stage("common"):
             self._content_sets(full)
+        del full  # the content sets replace the full sets from here on
         sets = self._sets
         with self._stage("sketch"):
             self._sketch(sets)

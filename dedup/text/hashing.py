@@ -30,16 +30,19 @@ _NGRAM_MULT = np.array(
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
-    """Return the splitmix64 finalizer of ``x`` (uint64 array), a bijective bit mixer."""
-    x = np.asarray(x, dtype=U64)
-    with np.errstate(over="ignore"):
-        x = x + U64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> U64(30))) * U64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> U64(27))) * U64(0x94D049BB133111EB)
-        return x ^ (x >> U64(31))
+    """Return the splitmix64 finalizer of ``x`` (uint64 array), a bijective bit mixer.
 
-
-_POW_CACHE: dict[int, np.ndarray] = {}
+    Computed in place on one copy with one scratch array: it runs over every shingle.
+    """
+    x = np.add(np.asarray(x, dtype=U64), U64(0x9E3779B97F4A7C15), dtype=U64)
+    scratch = np.empty_like(x)
+    for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        np.right_shift(x, U64(shift), out=scratch)
+        np.bitwise_xor(x, scratch, out=x)
+        np.multiply(x, U64(mult), out=x)
+    np.right_shift(x, U64(31), out=scratch)
+    np.bitwise_xor(x, scratch, out=x)
+    return x
 
 
 def salted(values: np.ndarray, owners: np.ndarray) -> np.ndarray:
@@ -48,7 +51,18 @@ def salted(values: np.ndarray, owners: np.ndarray) -> np.ndarray:
     One 64-bit key stands for a (document, shingle) or (site, shingle) pair, so a single
     sort groups them; two different pairs meet with probability 2**-64.
     """
-    return values ^ splitmix64(np.asarray(owners).astype(U64))
+    owners = np.asarray(owners)
+    if len(owners) == 0:
+        return values.copy()
+    # Owners are small dense integers (documents, sites, pairs): mix each once, then look up.
+    salts = splitmix64(np.arange(int(owners.max()) + 1, dtype=U64))
+    out = salts[owners]
+    out ^= values
+    return out
+
+
+_POW_CACHE: dict[int, np.ndarray] = {}
+_POW_CACHE_MAX = 1 << 23  # longer tables (huge single documents) are not kept
 
 
 def _powers(base: np.uint64, n: int) -> np.ndarray:
@@ -65,7 +79,8 @@ def _powers(base: np.uint64, n: int) -> np.ndarray:
                 take = min(filled, size - filled)
                 table[filled : filled + take] = table[:take] * U64(pow(key, filled, 2**64))
                 filled += take
-        _POW_CACHE[key] = table
+        if size <= _POW_CACHE_MAX:
+            _POW_CACHE[key] = table
     return table[:n]
 
 

@@ -35,7 +35,8 @@ class ShingleBatch:
 
     def doc_ids(self) -> np.ndarray:
         """Document index of every hash."""
-        return np.repeat(np.arange(self.n_docs), np.diff(self.offsets))
+        kind = np.int32 if self.n_docs < 2**31 else np.int64
+        return np.repeat(np.arange(self.n_docs, dtype=kind), np.diff(self.offsets))
 
     def unique(self) -> ShingleBatch:
         """The same documents with each shingle once (set semantics), in first-seen order."""
