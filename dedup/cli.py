@@ -36,6 +36,13 @@ from dedup.steps.neardup import (
     DEFAULT_THRESHOLD,
     NearDuplicates,
 )
+from dedup.steps.passages import (
+    DEFAULT_CROSS_NGRAM,
+    DEFAULT_CROSS_NUM_PERM,
+    DEFAULT_CROSS_THRESHOLD,
+    DEFAULT_MIN_TOKENS,
+    SharedPassages,
+)
 from dedup.text.shingle import DEFAULT_NGRAM
 
 app = typer.Typer(
@@ -424,3 +431,63 @@ def show(
         for reason in reasons:
             legend.append(f"{reason}  ", style=SHOW_COLOURS.get(reason, "magenta"))
         console.print(legend)
+
+
+@app.command()
+def passages(
+    input: InputArg,
+    output: OutputOpt,
+    min_tokens: Annotated[
+        int, typer.Option(help="Shortest passage (a sentence) compared, in word tokens")
+    ] = DEFAULT_MIN_TOKENS,
+    threshold: Annotated[
+        float, typer.Option(help="Least Jaccard similarity of two passages' word n-grams")
+    ] = DEFAULT_CROSS_THRESHOLD,
+    ngram: Annotated[
+        int, typer.Option(help="Size of the word n-grams passages are compared on")
+    ] = DEFAULT_CROSS_NGRAM,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations")] = DEFAULT_CROSS_NUM_PERM,
+    seed: Seed = DEFAULT_SEED,
+    text_field: TextField = DEFAULT_TEXT_FIELD,
+    id_field: IdField = DEFAULT_ID_FIELD,
+    site_field: SiteField = DEFAULT_SITE_FIELD,
+    on_error: OnError = "raise",
+    max_chars: MaxChars = DEFAULT_MAX_CHARS,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Write the passages that occur in more than one document, one line per passage.
+
+    A line: {"passage", "documents", "text", "occurrences": [{"id", "start", "end",
+    "similarity"}, ...]}, the first occurrence (in input order) first; "text" is its text,
+    "start"/"end" are character offsets, "similarity" the Jaccard similarity to the first.
+    Nothing is removed: `dedup clean --steps passages` removes repeats inside documents.
+
+    Example: dedup passages pages.jsonl -o shared.jsonl
+    """
+    say = _say(quiet)
+    start = time.perf_counter()
+    with _user_errors(), _rereadable(input) as path:
+        check_output(output, force=force, inputs=(input,))
+        reader = _reader(path, text_field, id_field, site_field, on_error, max_chars)
+        shared = SharedPassages(
+            min_tokens=min_tokens,
+            ngram=ngram,
+            threshold=threshold,
+            num_perm=num_perm,
+            seed=seed,
+            text_field=text_field,
+            id_field=id_field,
+            site_field=site_field,
+        ).fit(reader)
+        n = 0
+        with JsonlWriter(output) as out:
+            for row in shared.rows(reader):
+                out.write(row)
+                n += 1
+    seconds = time.perf_counter() - start
+    say(
+        f"{len(shared.ids_)} documents, {len(shared.doc_)} passages compared, {n} shared by "
+        f"two documents or more; {len(reader.stats.skipped)} lines skipped; {seconds:.1f} s "
+        f"-> {output}"
+    )

@@ -2,9 +2,11 @@
 
 from dedup.steps.base import Drop, Removal, Step
 from dedup.steps.neardup import NearDuplicates
+from dedup.steps.passages import RepeatedPassages
 
 STEPS: dict[str, type[Step]] = {
     NearDuplicates.name: NearDuplicates,
+    RepeatedPassages.name: RepeatedPassages,
 }
 
-__all__ = ["STEPS", "Drop", "NearDuplicates", "Removal", "Step"]
+__all__ = ["STEPS", "Drop", "NearDuplicates", "Removal", "RepeatedPassages", "Step"]

@@ -23,6 +23,9 @@ _UPPER = np.zeros(256, dtype=bool)
 _UPPER[ord("A") : ord("Z") + 1] = True
 _LOWER = np.zeros(256, dtype=bool)
 _LOWER[ord("a") : ord("z") + 1] = True
+_STOP = np.zeros(256, dtype=bool)  # bytes that end a sentence or a line
+for _c in b".!?\n":
+    _STOP[_c] = True
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,18 @@ class WordSpans:
     """Tokens of several texts; text ``i`` owns tokens ``offsets[i]:offsets[i + 1]``.
 
     ``starts``/``ends`` are character offsets into that text (``text[starts[j]:ends[j]]`` is
-    token ``j``); ``hashes`` are equal for tokens equal up to case.
+    token ``j``); ``hashes`` are equal for tokens equal up to case; ``numeric`` marks tokens of
+    digits only. ``breaks`` holds ``n_tokens + 1`` values per text (text ``i``'s are
+    ``breaks[offsets[i] + i : offsets[i + 1] + i + 1]``): True where a sentence ends or a line
+    breaks before the token (``.``, ``!``, ``?``, ``…``, a newline), and at both ends.
     """
 
     starts: np.ndarray  # int64
     ends: np.ndarray  # int64
     hashes: np.ndarray  # uint64
     offsets: np.ndarray  # int64, length n_texts + 1
+    numeric: np.ndarray  # bool: the token is all digits
+    breaks: np.ndarray  # bool, per text n_tokens + 1: a sentence break before each token, at end
 
     @property
     def n_texts(self) -> int:
@@ -54,6 +62,8 @@ class WordSpans:
             self.ends[lo:hi],
             self.hashes[lo:hi],
             np.array([0, hi - lo], dtype=np.int64),
+            self.numeric[lo:hi],
+            self.breaks[lo + i : hi + i + 1],
         )
 
 
@@ -94,6 +104,14 @@ def word_spans(texts: Sequence[str]) -> WordSpans:
     owner = np.searchsorted(byte_starts, begins, side="right") - 1
     base = chars[byte_starts]
     hashes = PrefixHash(low).slice_hash(begins, finishes) if len(begins) else np.empty(0, np.uint64)
+    stop = _STOP[raw]
+    if len(raw) >= 3:  # the ellipsis, U+2026: E2 80 A6
+        stop[:-2] |= (raw[:-2] == 0xE2) & (raw[1:-1] == 0x80) & (raw[2:] == 0xA6)
+    stops = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum(stop, out=stops[1:])
+    breaks = _breaks(stops, begins, finishes, owner, byte_starts)
+    digits = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum((raw >= 0x30) & (raw <= 0x39), out=digits[1:])
     counts = np.bincount(owner, minlength=len(pairs))
     offsets = np.zeros(len(pairs) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -102,4 +120,24 @@ def word_spans(texts: Sequence[str]) -> WordSpans:
         ends=chars[finishes] - base[owner],
         hashes=hashes,
         offsets=offsets,
+        numeric=digits[finishes] - digits[begins] == finishes - begins,
+        breaks=breaks,
     )
+
+
+def _breaks(
+    stops: np.ndarray,
+    begins: np.ndarray,
+    finishes: np.ndarray,
+    owner: np.ndarray,
+    text_starts: np.ndarray,
+) -> np.ndarray:
+    """Per text, a flag before every token and one at the end: a sentence break there?"""
+    n_texts = len(text_starts)
+    out = np.ones(len(begins) + n_texts, dtype=bool)  # text starts and ends are breaks
+    if len(begins):
+        slot = np.arange(len(begins)) + owner  # token j of text i sits at j + i
+        first = np.r_[True, owner[1:] != owner[:-1]]
+        prev_end = np.where(first, text_starts[owner], np.r_[0, finishes[:-1]])
+        out[slot] = first | (stops[begins] > stops[prev_end])
+    return out
