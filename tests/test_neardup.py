@@ -140,3 +140,38 @@ def test_fast_and_classic_sketches_agree_on_the_dev_set():
     for keepers in (fast, classic):
         p, r = pairwise_precision_recall(gold, keepers)
         assert p >= 0.98 and 2 * p * r / (p + r) >= 0.80
+
+
+# Digest of the dev set's cluster rows at the defaults, as the in-memory implementation that
+# held every shingle set wrote them; the streaming fit must not change a byte of them.
+DEV_CLUSTERS_SHA256 = "242fd7f9f1a4170ac0c1cf75281ec70dad924e6c0452b7d7f5d7e2b000bc6d5b"
+
+
+def _rows_digest(nd) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(list(nd.cluster_rows()), sort_keys=True).encode()).hexdigest()
+
+
+def test_memory_lean_fit_gives_the_default_clusters_on_the_dev_set(tmp_path):
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    default = NearDuplicates().fit(docs)
+    assert default.spilled_bytes_ == 0
+    assert _rows_digest(default) == DEV_CLUSTERS_SHA256
+    # No memory budget at all: every set and key goes to the work directory and back.
+    lean = NearDuplicates(memory=0, n_jobs=2, workdir=str(tmp_path)).fit(docs)
+    assert lean.spilled_bytes_ > 0
+    assert list(lean.cluster_rows()) == list(default.cluster_rows())
+    assert (lean.signatures_ == default.signatures_).all()
+    assert (lean.pairs_ == default.pairs_).all()
+    assert list(tmp_path.iterdir()) == []  # the work directory is removed
+
+
+def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):
+    default = NearDuplicates().fit(sample_docs)
+    for memory in (0, "64K", None):
+        nd = NearDuplicates(memory=memory, workdir=str(tmp_path)).fit(sample_docs)
+        assert list(nd.cluster_rows()) == list(default.cluster_rows())
+    with pytest.raises(ConfigError, match="memory"):
+        NearDuplicates(memory="lots").fit(sample_docs)

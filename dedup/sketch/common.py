@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.groups import group_sizes, repeats
+from dedup.groups import group, group_sizes, repeats
 from dedup.text.hashing import salted, splitmix64
 from dedup.text.shingle import ShingleBatch
 
@@ -67,3 +67,73 @@ def common_mask(
     code = salted(sets.hashes, entry_site)  # one key per (site, shingle)
     count = group_sizes(code, weights=distinct[doc])
     return count >= limit[entry_site]
+
+
+def distinct_sets(fingerprints: np.ndarray, site: np.ndarray) -> np.ndarray:
+    """True for the first document of every distinct (site, shingle set)."""
+    return ~repeats(salted(np.asarray(fingerprints, dtype=np.uint64), np.asarray(site)))
+
+
+def site_limits(
+    site: np.ndarray,
+    distinct: np.ndarray,
+    *,
+    fraction: float = DEFAULT_COMMON_FRACTION,
+    min_docs: int = DEFAULT_COMMON_MIN_DOCS,
+    unknown_site: int | None = None,
+    unknown_min_docs: int = DEFAULT_UNKNOWN_MIN_DOCS,
+) -> np.ndarray:
+    """Per site, the least number of distinct pages that makes a shingle common (as
+    :func:`common_mask`)."""
+    site = np.asarray(site, dtype=np.int64)
+    n_sites = int(site.max(initial=-1)) + 1
+    n_distinct = np.bincount(site[distinct], minlength=n_sites)
+    floor = np.full(n_sites, min_docs)
+    if unknown_site is not None and unknown_site < n_sites:
+        floor[unknown_site] = unknown_min_docs
+    return np.maximum(floor, np.ceil(fraction * n_distinct)).astype(np.int64)
+
+
+def common_keys(
+    keys: np.ndarray, docs: np.ndarray, site: np.ndarray, distinct: np.ndarray, limit: np.ndarray
+) -> np.ndarray:
+    """The sorted distinct ``(site, shingle)`` keys (``salted(shingle, site)``) that are common.
+
+    ``keys``/``docs`` are entries (one per shingle of a document's set) of any subset of key
+    values, complete for those values: counting can go a partition of the key space at a time.
+    """
+    keep = distinct[docs]
+    keys, docs = keys[keep], docs[keep]
+    if len(keys) == 0:
+        return np.empty(0, dtype=np.uint64)
+    if len(limit) and np.all(limit == limit[0]):  # one limit: whose key it is does not matter
+        ordered = np.sort(keys)
+        new = np.empty(len(ordered), dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        counts = np.diff(np.append(starts, len(ordered)))
+        return ordered[starts[counts >= limit[0]]]
+    values, first, counts = group(keys)
+    return values[counts >= limit[site[docs[first]]]]
+
+
+def is_member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """True where ``keys`` occur in ``sorted_keys`` (sorted, distinct).
+
+    A bitmap of the keys' top bits settles most misses at once; only the rest are searched.
+    """
+    out = np.zeros(len(keys), dtype=bool)
+    if len(sorted_keys) == 0 or len(keys) == 0:
+        return out
+    bits = int(min(24, max(12, np.ceil(np.log2(16 * len(sorted_keys))))))
+    shift = np.uint64(64 - bits)
+    bitmap = np.zeros(1 << bits, dtype=bool)
+    bitmap[sorted_keys >> shift] = True
+    maybe = np.flatnonzero(bitmap[keys >> shift])
+    if len(maybe):
+        probe = keys[maybe]
+        idx = np.searchsorted(sorted_keys, probe)
+        idx[idx == len(sorted_keys)] = 0
+        out[maybe] = sorted_keys[idx] == probe
+    return out

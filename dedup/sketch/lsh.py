@@ -42,18 +42,24 @@ def optimal_params(
     return best
 
 
-def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """One 64-bit key per document and band: ``(n_docs, bands)`` uint64."""
+def band_keys(sigs: np.ndarray, bands: int, rows: int, first: int = 0, stop: int | None = None):
+    """One 64-bit key per document and band: ``(n_docs, bands)`` uint64.
+
+    ``first``/``stop`` compute only bands ``first:stop`` (the same keys as in the full array).
+    """
     n, num_perm = sigs.shape
     if bands * rows > num_perm:
         raise ValueError(f"bands*rows = {bands * rows} exceeds num_perm = {num_perm}")
-    blocks = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
-    keys = np.zeros((n, bands), dtype=np.uint64)
+    stop = bands if stop is None else stop
+    keys = np.zeros((n, stop - first), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for r in range(rows):
-            keys = splitmix64(keys ^ blocks[:, :, r])
+            cols = sigs[:, first * rows + r : stop * rows : rows].astype(np.uint64)
+            keys ^= cols
+            del cols
+            keys = splitmix64(keys)
         # Salt with the band number so equal values in different bands never meet.
-        keys = splitmix64(keys + np.arange(bands, dtype=np.uint64))
+        keys = splitmix64(keys + np.arange(first, stop, dtype=np.uint64))
     return keys
 
 
@@ -63,24 +69,64 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.nda
     ``valid`` (bool per document) leaves documents out, e.g. empty ones. Keys are salted by
     band (see :func:`band_keys`), so one sort over all bands groups the buckets.
     """
+    n = keys.shape[0]
+    return _decode(_pair_codes(keys, valid), n)
+
+
+def banded_candidates(
+    sigs: np.ndarray,
+    bands: int,
+    rows: int,
+    valid: np.ndarray | None = None,
+    flip: np.ndarray | None = None,
+    block_bytes: int = 1 << 26,
+) -> np.ndarray:
+    """``candidate_pairs(band_keys(sigs, bands, rows), valid)``, a few bands at a time.
+
+    Buckets never span bands, so the pairs are the same; the temporaries are bounded by
+    ``block_bytes`` instead of growing with ``n_docs * bands``. ``flip`` (bool per document)
+    moves those documents' keys to buckets of their own kind (they never meet the others).
+    """
+    n = sigs.shape[0]
+    step = max(1, min(bands, block_bytes // max(1, 32 * n)))
+    codes = np.empty(0, dtype=np.int64)
+    for first in range(0, bands, step):
+        keys = band_keys(sigs, bands, rows, first, min(bands, first + step))
+        if flip is not None:
+            keys[flip] ^= np.uint64(0x5DEECE66D)
+        part = _pair_codes(keys, valid)
+        del keys
+        codes = part if not len(codes) else np.union1d(codes, part)
+    return _decode(codes, n)
+
+
+def _decode(code: np.ndarray, n: int) -> np.ndarray:
+    if len(code) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.stack([code // n, code % n], axis=1)
+
+
+def _pair_codes(keys: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """Sorted distinct ``i * n + j`` of the candidate pairs of ``keys``."""
     n, bands = keys.shape
     idx = np.arange(n, dtype=np.int64)
     if valid is not None:
         idx = idx[valid]
     if len(idx) < 2:
-        return np.empty((0, 2), dtype=np.int64)
+        return np.empty(0, dtype=np.int64)
     flat_keys = keys[idx].ravel()  # document-major: equal keys keep document order
     flat_docs = np.repeat(idx, bands)
     order = np.argsort(flat_keys, kind="stable")
     k, d = flat_keys[order], flat_docs[order]
+    del flat_keys, flat_docs, order
     new = np.ones(len(k), dtype=bool)
     new[1:] = k[1:] != k[:-1]
-    head = np.maximum.accumulate(np.where(new, np.arange(len(k)), 0))
+    del k
+    head = np.maximum.accumulate(np.where(new, np.arange(len(new)), 0))
     first = d[head]  # the smallest document of each bucket
     members = ~new
     if not members.any():
-        return np.empty((0, 2), dtype=np.int64)
+        return np.empty(0, dtype=np.int64)
     code = first[members] * n + d[members]
     code = np.sort(code)
-    code = code[np.r_[True, code[1:] != code[:-1]]]
-    return np.stack([code // n, code % n], axis=1)
+    return code[np.r_[True, code[1:] != code[:-1]]]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.engines.local import default_workers, map_ordered
+from dedup.engines.local import default_workers, map_ordered, map_with_context, worker_context
 from dedup.errors import ConfigError
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
@@ -33,10 +33,13 @@ from dedup.sketch.cluster import choose_keepers, components, guarded_components
 from dedup.sketch.common import (
     DEFAULT_COMMON_FRACTION,
     DEFAULT_COMMON_MIN_DOCS,
-    common_mask,
+    common_keys,
+    distinct_sets,
+    is_member,
     set_fingerprints,
+    site_limits,
 )
-from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
+from dedup.sketch.lsh import banded_candidates, optimal_params
 from dedup.sketch.minhash import (
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
@@ -44,8 +47,10 @@ from dedup.sketch.minhash import (
     permutations,
     signatures,
 )
-from dedup.sketch.verify import pair_similarity
+from dedup.sketch.store import Budget, SetStore, Spool, parse_memory
+from dedup.sketch.verify import PairSimilarity, pair_similarity
 from dedup.steps.base import Drop, Removal, Step
+from dedup.text.hashing import salted
 from dedup.text.shingle import (
     DEFAULT_NGRAM,
     SHINGLE_KINDS,
@@ -66,6 +71,10 @@ BATCH_CHARS = 1 << 20  # characters of text shingled per batch (bounds the tempo
 REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
+DEFAULT_MEMORY = "1G"
+VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at once
+_PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
+_PARTITIONS = 1 << _PARTITION_BITS
 log = logging.getLogger(__name__)
 
 
@@ -139,6 +148,15 @@ class NearDuplicates(Step):
     n_jobs : int or None, default=1
         Processes that shingle and hash; ``None`` or ``-1`` uses every core. The output does
         not depend on it.
+    memory : int, str or None, default="1G"
+        Budget for the per-document data a fit keeps for its later stages (shingle sets for
+        exact verification, shingle keys for counting site-common ones), in bytes or as
+        ``"512M"``, ``"2G"``. Past it, that data goes to a temporary work directory and is
+        read back in blocks, so memory stays bounded at any corpus size; ``None``: no limit.
+        Signatures and a few numbers per document (about 600 bytes at 128 permutations)
+        stay in memory on top of it. The output does not depend on it.
+    workdir : str or None, default=None
+        Where the work directory goes (default: the system's temporary directory).
 
     Attributes
     ----------
@@ -152,6 +170,10 @@ class NearDuplicates(Step):
     signatures_ : ndarray of shape (n_docs, num_perm), uint32
     pairs_ : ndarray of shape (n_pairs, 2)
         Verified near-duplicate pairs (document indices).
+    timings_ : dict of str to float
+        Seconds spent in each stage.
+    spilled_bytes_ : int
+        Bytes written to the work directory (0 when the data fit the ``memory`` budget).
     """
 
     name = "neardup"
@@ -179,6 +201,8 @@ class NearDuplicates(Step):
         id_field: str = DEFAULT_ID_FIELD,
         site_field: str = DEFAULT_SITE_FIELD,
         n_jobs: int | None = 1,
+        memory: int | str | None = DEFAULT_MEMORY,
+        workdir: str | None = None,
     ) -> None:
         self.threshold = threshold
         self.containment = containment
@@ -200,6 +224,8 @@ class NearDuplicates(Step):
         self.id_field = id_field
         self.site_field = site_field
         self.n_jobs = n_jobs
+        self.memory = memory
+        self.workdir = workdir
 
     def _validate(self) -> None:
         for name in ("threshold", "strict_threshold", "lsh_threshold", "common_fraction"):
@@ -216,12 +242,29 @@ class NearDuplicates(Step):
             raise ConfigError(f"sketch must be one of {SKETCHES}, got {self.sketch!r}")
         if self.num_perm < 2:
             raise ConfigError(f"num_perm must be at least 2, got {self.num_perm}")
+        try:
+            parse_memory(self.memory)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     # -- fitting -------------------------------------------------------------------------
 
     def fit(self, docs: Any, y: None = None) -> NearDuplicates:
         """Shingle, sketch, index and cluster ``docs``; return ``self``."""
         self._validate()
+        budget = Budget(parse_memory(self.memory), self.workdir)
+        try:
+            self._fit(docs, budget)
+        finally:
+            for store in ("_store", "_number_store"):
+                if hasattr(self, store):
+                    getattr(self, store).close()
+                    delattr(self, store)
+            self.spilled_bytes_ = budget.spilled
+            budget.close()
+        return self
+
+    def _fit(self, docs: Any, budget: Budget) -> None:
         ids: list[str] = []
         site_codes: dict[str | None, int] = {}
         sites: list[int] = []
@@ -229,54 +272,82 @@ class NearDuplicates(Step):
             docs, text_field=self.text_field, id_field=self.id_field, site_field=self.site_field
         )
 
-        def texts_of(chunks: Iterable[list[Record]]) -> Iterator[list[str]]:
+        def texts_of(chunks: Iterable[list[Record]]) -> Iterator[tuple[list[str], np.ndarray]]:
             for chunk in chunks:  # ids and sites are kept here, texts go to the workers
+                lo = len(sites)
                 for r in chunk:
                     ids.append(r.id)
                     sites.append(site_codes.setdefault(r.site, len(site_codes)))
-                yield [r.text for r in chunk]
+                yield [r.text for r in chunk], np.asarray(sites[lo:], dtype=np.int32)
 
-        shingler = partial(_sketch_input, ngram=self.ngram, kind=self.shingle)
         workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
         self.timings_: dict[str, float] = {}
+        # Pass over the input: each document's set and numbers go to stores, its (site,
+        # shingle) keys to partitions of the key space for counting, a fingerprint stays.
+        self._store = SetStore(budget, "sets")
+        self._number_store = SetStore(budget, "numbers")
+        part_keys = [Spool(budget, f"keys{p}", np.uint64) for p in range(_PARTITIONS)]
+        part_docs = [Spool(budget, f"docs{p}", np.int32) for p in range(_PARTITIONS)]
+        fps = []
+        shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle)
         with self._stage("shingle"):
-            parts = list(map_ordered(shingler, texts_of(batched(records)), workers))
+            lo = 0
+            for full, numbers, fp, keys, kdocs, counts in map_ordered(
+                shingler, texts_of(batched(records)), workers
+            ):
+                self._store.append(full)
+                self._number_store.append(numbers)
+                fps.append(fp)
+                kdocs += lo
+                bounds = np.concatenate(([0], np.cumsum(counts)))
+                for p in np.flatnonzero(counts).tolist():
+                    part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
+                    part_docs[p].append(kdocs[bounds[p] : bounds[p + 1]])
+                lo += full.n_docs
+            for spool in (*part_keys, *part_docs):
+                spool.finish()
+            self._store.finish()
+            self._number_store.finish()
         self.ids_ = ids
         self.sites_ = np.asarray(sites, dtype=np.int64)
         self._site_codes = site_codes
-        self._numbers = concat_batches([p[1] for p in parts])
-        self._full = concat_batches([p[0] for p in parts])
-        del parts
-        self._fit_sets()
-        return self
-
-    @contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
-        """Time a stage into ``timings_`` (seconds) and the debug log."""
-        start = time.perf_counter()
-        yield
-        seconds = time.perf_counter() - start
-        self.timings_[name] = self.timings_.get(name, 0.0) + seconds
-        log.debug("neardup %s: %.2f s", name, seconds)
-
-    def _fit_sets(self) -> None:
-        """Every stage after shingling; the full sets are released once the content sets exist."""
-        full = self._full
-        del self._full
-        n = full.n_docs
+        n = len(ids)
         with self._stage("common"):
-            self._content_sets(full)
-        del full  # the content sets replace the full sets from here on
-        sets = self._sets
+            distinct = distinct_sets(
+                np.concatenate(fps) if fps else np.empty(0, np.uint64), self.sites_
+            )
+            del fps
+            limit = site_limits(
+                self.sites_,
+                distinct,
+                fraction=self.common_fraction,
+                min_docs=self.common_min_docs,
+                unknown_site=self._site_codes.get(None),
+            )
+            found = []
+            for keys_spool, docs_spool in zip(part_keys, part_docs, strict=True):
+                keys = np.concatenate([np.empty(0, np.uint64), *keys_spool.chunks(release=True)])
+                kdocs = np.concatenate([np.empty(0, np.int32), *docs_spool.chunks(release=True)])
+                keys_spool.close()
+                docs_spool.close()
+                found.append(common_keys(keys, kdocs, self.sites_, distinct, limit))
+                del keys, kdocs
+            # Partitions are ranges of the key space in order: the result is sorted.
+            self._common = np.concatenate([np.empty(0, np.uint64), *found])
+            del found
         with self._stage("sketch"):
-            self._sketch(sets)
+            self._sketch_all(n, workers)
         with self._stage("candidates"):
             bands, rows = optimal_params(self.lsh_threshold, self.num_perm)
-            keys = band_keys(self.signatures_, bands, rows)
-            keys[~self.content_mode_] ^= np.uint64(0x5DEECE66D)  # modes never share buckets
-            cands = candidate_pairs(keys, valid=self.set_sizes_ > 0)
+            cands = banded_candidates(
+                self.signatures_,
+                bands,
+                rows,
+                valid=self.set_sizes_ > 0,
+                flip=~self.content_mode_,  # modes never share buckets
+            )
         with self._stage("verify"):
-            sim = pair_similarity(sets, cands)
+            sim = self._similarity(cands)
             jac, con = sim.jaccard, sim.containment
             both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
             ok = np.where(
@@ -288,55 +359,102 @@ class NearDuplicates(Step):
             self.n_candidates_ = len(cands)
             self.pairs_ = cands[ok]
         with self._stage("cluster"):
-            labels = self._cluster(n, sets, jac[ok])
+            labels = self._cluster(n, jac[ok])
             self.keepers_ = choose_keepers(labels, self.set_sizes_)
             self.similarity_ = np.ones(n)
             dup = np.flatnonzero(self.keepers_ != np.arange(n))
             if len(dup):
-                to_keeper = pair_similarity(sets, np.stack([dup, self.keepers_[dup]], axis=1))
+                to_keeper = self._similarity(np.stack([dup, self.keepers_[dup]], axis=1))
                 self.similarity_[dup] = to_keeper.jaccard
         self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
         self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
-        del self._sets
+        del self._common, self._content_fp
 
-    def _content_sets(self, full: ShingleBatch) -> None:
-        """Leave site-common shingles out of the sets of pages that have content of their own."""
-        n = full.n_docs
-        common = common_mask(
-            full,
-            self.sites_,
-            fraction=self.common_fraction,
-            min_docs=self.common_min_docs,
-            unknown_site=self._site_codes.get(None),
-        )
-        content_size = np.bincount(full.doc_ids()[~common], minlength=n)
-        # Content-less pages are sketched on all their shingles, the others on their content.
-        full_size = np.diff(full.offsets)
-        self.content_mode_ = (content_size >= self.min_content) & (
-            content_size >= self.min_content_share * full_size
-        )
-        self._sets = full.select(~(common & self.content_mode_[full.doc_ids()]))
-        self.set_sizes_ = np.diff(self._sets.offsets)
-        self.common_share_ = 1.0 - content_size / np.maximum(full_size, 1)
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        """Time a stage into ``timings_`` (seconds) and the debug log."""
+        start = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - start
+        self.timings_[name] = self.timings_.get(name, 0.0) + seconds
+        log.debug("neardup %s: %.2f s", name, seconds)
 
-    def _sketch(self, sets: ShingleBatch) -> None:
-        """Signatures of all sets, a block of documents at a time (bounded temporaries)."""
-        n = sets.n_docs
+    def _sketch_all(self, n: int, workers: int) -> None:
+        """Content sets (site-common shingles left out) and their signatures, batch by batch.
+
+        Pages with content of their own are sketched on it, content-less pages on all their
+        shingles (see the class docstring).
+        """
         self.signatures_ = np.empty((n, self.num_perm), dtype=np.uint32)
-        perms = permutations(self.num_perm, self.seed)
-        for lo in range(0, n, SIGN_BLOCK):
-            part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
-            if self.sketch == "oph":
-                block = oph_signatures(part, self.num_perm, self.seed)
-            else:
-                block = signatures(part, perms)
-            self.signatures_[lo : lo + part.n_docs] = block
+        self.content_mode_ = np.zeros(n, dtype=bool)
+        self.set_sizes_ = np.zeros(n, dtype=np.int64)
+        self.common_share_ = np.zeros(n)
+        self._content_fp = np.zeros(n, dtype=np.uint64)
+        context = {
+            "common": self._common,
+            "min_content": self.min_content,
+            "min_content_share": self.min_content_share,
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "sketch": self.sketch,
+        }
+        los = []
 
-    def _cluster(self, n: int, sets: ShingleBatch, jaccard: np.ndarray) -> np.ndarray:
+        def items() -> Iterator[tuple[ShingleBatch, np.ndarray]]:
+            for lo, full in self._store.batches():
+                los.append(lo)
+                yield full, self.sites_[lo : lo + full.n_docs]
+
+        results = map_with_context(_content_part, items(), workers, context)
+        for k, (sigs, mode, sizes, share, fp) in enumerate(results):
+            lo, hi = los[k], los[k] + len(mode)
+            self.signatures_[lo:hi] = sigs
+            self.content_mode_[lo:hi] = mode
+            self.set_sizes_[lo:hi] = sizes
+            self.common_share_[lo:hi] = share
+            self._content_fp[lo:hi] = fp
+
+    def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
+        """Content sets of ``docs`` (sorted, distinct), read back from the store."""
+        full = self._store.gather(docs)
+        if len(self._common) == 0:
+            return full
+        doc = full.doc_ids()
+        drop = self.content_mode_[docs][doc]
+        if drop.any():
+            keys = salted(full.hashes, self.sites_[docs][doc])
+            drop &= is_member(keys, self._common)
+        return full.select(~drop) if drop.any() else full
+
+    def _similarity(self, pairs: np.ndarray, numbers: bool = False) -> PairSimilarity:
+        """Exact similarity of ``pairs`` on the content sets (or the number sets), reading the
+        sets of a bounded number of documents at a time."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        sizes = self._number_store.sizes() if numbers else self.set_sizes_
+        read = self._number_store.gather if numbers else self._content_sets
+        inter = np.zeros(len(pairs), dtype=np.int64)
+        cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
+        lo = 0
+        while lo < len(pairs):
+            base = cost[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(cost, base + VERIFY_BUDGET, side="right")))
+            chunk = pairs[lo:hi]
+            docs = np.unique(chunk)
+            local = np.searchsorted(docs, chunk)
+            inter[lo:hi] = pair_similarity(read(docs), local).intersection
+            lo = hi
+        return PairSimilarity(
+            pairs=pairs,
+            intersection=inter,
+            size_a=sizes[pairs[:, 0]],
+            size_b=sizes[pairs[:, 1]],
+        )
+
+    def _cluster(self, n: int, jaccard: np.ndarray) -> np.ndarray:
         """Cluster labels: connected components, guarded against chaining two articles."""
         if self.min_link <= 0 or len(self.pairs_) == 0:
             return components(n, self.pairs_)
-        fp = set_fingerprints(sets)
+        fp = self._content_fp
         sizes = self.set_sizes_.astype(np.float64)
         sigs = self.signatures_
         # Best edges first; ties broken by content, not by input position.
@@ -367,7 +485,7 @@ class NearDuplicates(Step):
         """
         if self.numbers_share <= 0 or len(pairs) == 0:
             return np.ones(len(pairs), dtype=bool)
-        num = pair_similarity(self._numbers, pairs)
+        num = self._similarity(pairs, numbers=True)
         judged = np.minimum(num.size_a, num.size_b) >= self.min_numbers
         return ~judged | (num.containment >= self.numbers_share)
 
@@ -398,10 +516,49 @@ class NearDuplicates(Step):
         )
 
 
-def _sketch_input(texts: list[str], *, ngram: int, kind: str) -> tuple[ShingleBatch, ShingleBatch]:
-    """Unique shingles and number tokens of a batch (runs in the worker processes)."""
+def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) -> tuple:
+    """One batch of documents (runs in the worker processes): unique shingles, numbers, set
+    fingerprints, and the (site, shingle) keys ordered by partition of the key space."""
+    texts, site = item
     shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
-    return shingles.unique(), numbers
+    full = shingles.unique()
+    del shingles
+    doc = full.doc_ids()
+    keys = salted(full.hashes, site[doc])
+    part = (keys >> np.uint64(64 - _PARTITION_BITS)).astype(np.int16)
+    order = np.argsort(part, kind="stable")
+    counts = np.bincount(part, minlength=_PARTITIONS)
+    return full, numbers, set_fingerprints(full), keys[order], doc[order].astype(np.int32), counts
+
+
+def _content_part(item: tuple[ShingleBatch, np.ndarray]) -> tuple:
+    """Content sets of one batch and their signatures (runs in the worker processes)."""
+    full, site = item
+    ctx = worker_context()
+    common = ctx["common"]
+    doc = full.doc_ids()
+    n = full.n_docs
+    if len(common):
+        is_common = is_member(salted(full.hashes, site[doc]), common)
+        content_size = np.bincount(doc[~is_common], minlength=n)
+    else:
+        is_common = None
+        content_size = np.diff(full.offsets)
+    full_size = np.diff(full.offsets)
+    mode = (content_size >= ctx["min_content"]) & (
+        content_size >= ctx["min_content_share"] * full_size
+    )
+    sets = full if is_common is None else full.select(~(is_common & mode[doc]))
+    sigs = np.empty((n, ctx["num_perm"]), dtype=np.uint32)
+    for lo in range(0, n, SIGN_BLOCK):
+        part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
+        if ctx["sketch"] == "oph":
+            sigs[lo : lo + part.n_docs] = oph_signatures(part, ctx["num_perm"], ctx["seed"])
+        else:
+            perms = permutations(ctx["num_perm"], ctx["seed"])
+            sigs[lo : lo + part.n_docs] = signatures(part, perms)
+    share = 1.0 - content_size / np.maximum(full_size, 1)
+    return sigs, mode, np.diff(sets.offsets), share, set_fingerprints(sets)
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:

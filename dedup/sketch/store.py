@@ -1,0 +1,256 @@
+"""Append-only stores for the per-document data of a fit, in memory up to a budget, then on disk.
+
+A fit streams its input once. What later stages need again (each document's shingle set for
+exact verification, the (site, shingle) keys for counting site-common shingles) is appended
+here a batch at a time. While the shared :class:`Budget` lasts the arrays stay in memory; past
+it, appends go to files in a private work directory (removed by :meth:`Budget.close`) and are
+read back a block at a time, so the resident memory of a fit stays bounded whatever the
+corpus size.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from dedup.text.shingle import ShingleBatch
+
+_FLUSH_BYTES = 4 << 20  # pending appends written in pieces of about this size
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_memory(value: int | float | str | None) -> int | None:
+    """Bytes of a memory budget: ``1073741824``, ``"1G"``, ``"512M"``, ``"1.5GB"``; or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"memory budget must not be negative, got {value}")
+        return int(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value).lower())
+    if not m:
+        raise ValueError(f"memory budget must look like 512M or 2G, got {value!r}")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+class Budget:
+    """Bytes the stores of one fit may keep in memory; beyond, they write to a work directory."""
+
+    def __init__(self, limit: int | None, workdir: str | os.PathLike | None = None) -> None:
+        self.left = float("inf") if limit is None else int(limit)
+        self._parent = workdir
+        self._dir: Path | None = None
+        self.spilled = 0  # bytes written to disk
+
+    def take(self, nbytes: int) -> bool:
+        """Reserve ``nbytes`` of memory; False when the budget is spent (write to disk)."""
+        if nbytes > self.left:
+            self.left = 0
+            return False
+        self.left -= nbytes
+        return True
+
+    def give(self, nbytes: int) -> None:
+        self.left += nbytes
+
+    def path(self, name: str) -> Path:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="dedup-", dir=self._parent))
+        return self._dir / name
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+class Spool:
+    """A 1-D array of one dtype built by appends; chunks in memory, or in a file past the budget."""
+
+    def __init__(self, budget: Budget, name: str, dtype: np.dtype | type) -> None:
+        self.budget = budget
+        self.name = name
+        self.dtype = np.dtype(dtype)
+        self.size = 0
+        # (start, length, array or None): None = on disk at byte offset start * itemsize
+        self._chunks: list[tuple[int, int, np.ndarray | None]] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_size = 0
+        self._file = None
+        self._disk_start = 0
+        self._pending_start = 0
+        self._small: list[np.ndarray] = []
+        self._small_size = 0
+        self._small_start = 0
+
+    def append(self, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        n = len(values)
+        if n == 0:
+            return
+        if self._file is None and self.budget.take(values.nbytes):
+            # Small appends are gathered into larger chunks: many small arrays fragment the
+            # heap, and their memory would not go back to the system when they are freed.
+            self._small.append(values)
+            self._small_size += values.nbytes
+            if self._small_size >= _FLUSH_BYTES:
+                self._seal()
+        else:
+            self._seal()
+            if self._file is None:
+                self._file = open(self.budget.path(self.name), "w+b")  # noqa: SIM115
+                self._disk_start = self.size
+            if not self._pending:
+                self._pending_start = self.size
+            self._pending.append(values)
+            self._pending_size += values.nbytes
+        self.size += n
+        if self._pending_size >= _FLUSH_BYTES:
+            self._flush()
+
+    def _seal(self) -> None:
+        if not self._small:
+            return
+        data = self._small[0] if len(self._small) == 1 else np.concatenate(self._small)
+        self._chunks.append((self._small_start, len(data), data))
+        self._small_start += len(data)
+        self._small, self._small_size = [], 0
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = np.concatenate(self._pending)
+        start = self._pending_start
+        self._file.seek((start - self._disk_start) * self.dtype.itemsize)
+        data.tofile(self._file)
+        self.budget.spilled += data.nbytes
+        self._chunks.append((start, len(data), None))
+        self._pending, self._pending_size = [], 0
+
+    def finish(self) -> None:
+        """Seal or write what is pending; call once appends are over."""
+        self._seal()
+        if self._file is not None:
+            self._flush()
+            self._file.flush()
+
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Entries ``lo:hi`` (a copy when they come from disk)."""
+        if hi <= lo:
+            return np.empty(0, dtype=self.dtype)
+        parts = []
+        for start, length, arr in self._chunks_in(lo, hi):
+            a, b = max(lo, start), min(hi, start + length)
+            if arr is not None:
+                parts.append(arr[a - start : b - start])
+            else:
+                self._file.seek((a - self._disk_start) * self.dtype.itemsize)
+                parts.append(np.fromfile(self._file, dtype=self.dtype, count=b - a))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _chunks_in(self, lo: int, hi: int) -> Iterator[tuple[int, int, np.ndarray | None]]:
+        starts = [c[0] for c in self._chunks]
+        i = max(0, int(np.searchsorted(starts, lo, side="right")) - 1)
+        while i < len(self._chunks) and self._chunks[i][0] < hi:
+            yield self._chunks[i]
+            i += 1
+
+    def chunks(self, release: bool = False) -> Iterator[np.ndarray]:
+        """All entries, chunk by chunk in order; ``release`` frees memory chunks once read."""
+        for k, (start, length, arr) in enumerate(self._chunks):
+            if arr is None:
+                yield self.read(start, start + length)
+            else:
+                yield arr
+                if release:
+                    self._chunks[k] = (start, length, np.empty(0, self.dtype))
+                    self.budget.give(arr.nbytes)
+
+    def close(self) -> None:
+        self._chunks, self._pending = [], []
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class SetStore:
+    """Shingle sets of many documents (CSR), appended a batch of documents at a time."""
+
+    def __init__(self, budget: Budget, name: str) -> None:
+        self.values = Spool(budget, name, np.uint64)
+        self._counts: list[np.ndarray] = []
+        self._batch_docs: list[int] = []
+        self.offsets = np.zeros(1, dtype=np.int64)
+
+    def append(self, batch: ShingleBatch) -> None:
+        self.values.append(batch.hashes)
+        self._counts.append(np.diff(batch.offsets))
+        self._batch_docs.append(batch.n_docs)
+
+    def finish(self) -> None:
+        self.values.finish()
+        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
+        self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        self._counts = []
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def batches(self) -> Iterator[tuple[int, ShingleBatch]]:
+        """``(first document, its batch)`` in the order they were appended."""
+        lo = 0
+        for n in self._batch_docs:
+            offs = self.offsets[lo : lo + n + 1]
+            hashes = self.values.read(int(offs[0]), int(offs[-1]))
+            yield lo, ShingleBatch(hashes, offs - offs[0])
+            lo += n
+
+    def gather(self, docs: np.ndarray) -> ShingleBatch:
+        """The sets of ``docs`` (sorted, distinct document indices), in that order."""
+        docs = np.asarray(docs, dtype=np.int64)
+        starts, ends = self.offsets[docs], self.offsets[docs + 1]
+        counts = ends - starts
+        out_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(counts, out=out_offsets[1:])
+        out = np.empty(int(out_offsets[-1]), dtype=np.uint64)
+        if not len(out):
+            return ShingleBatch(out, out_offsets)
+        # One read per run of documents that lie close together in the store.
+        span_end = np.maximum.accumulate(ends)
+        gap = starts[1:] - span_end[:-1]
+        cut = np.flatnonzero(gap > (1 << 16)) + 1
+        bounds = [0, *cut.tolist(), len(docs)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            lo, hi = int(starts[a]), int(span_end[b - 1])
+            block = self.values.read(lo, hi)
+            idx = _ranges(starts[a:b] - lo, counts[a:b])
+            out[out_offsets[a] : out_offsets[b]] = block[idx]
+        return ShingleBatch(out, out_offsets)
+
+    def close(self) -> None:
+        self.values.close()
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for every ``(s, l)``, without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    shift = np.repeat(starts - (ends - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + shift

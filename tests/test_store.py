@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+
+from dedup.sketch.common import common_keys, common_mask, distinct_sets, is_member, site_limits
+from dedup.sketch.lsh import band_keys, banded_candidates, candidate_pairs
+from dedup.sketch.store import Budget, SetStore, Spool, parse_memory
+from dedup.text.hashing import salted
+from dedup.text.shingle import ShingleBatch, shingle_batch
+
+
+def test_parse_memory():
+    assert parse_memory("1G") == 1 << 30
+    assert parse_memory("512m") == 512 << 20
+    assert parse_memory("1.5GB") == 3 << 29
+    assert parse_memory(1000) == 1000
+    assert parse_memory(None) is None
+    with pytest.raises(ValueError):
+        parse_memory("a lot")
+
+
+@pytest.mark.parametrize("limit", [None, 0, 3000])
+def test_spool_reads_back_what_was_appended(tmp_path, limit):
+    rng = np.random.default_rng(0)
+    budget = Budget(limit, tmp_path)
+    spool = Spool(budget, "x", np.uint64)
+    parts = [
+        rng.integers(0, 2**63, size=int(rng.integers(0, 300)), dtype=np.uint64) for _ in range(40)
+    ]
+    for p in parts:
+        spool.append(p)
+    spool.finish()
+    whole = np.concatenate(parts)
+    assert (np.concatenate(list(spool.chunks())) == whole).all()
+    for lo, hi in [(0, len(whole)), (5, 17), (100, 2000), (len(whole) - 3, len(whole))]:
+        assert (spool.read(lo, hi) == whole[lo:hi]).all()
+    assert (budget.spilled > 0) == (limit is not None and limit < whole.nbytes)
+    spool.close()
+    budget.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("limit", [None, 0, 20000])
+def test_set_store_gathers_documents(tmp_path, limit):
+    texts = [
+        f"document {i} " + " ".join(f"w{(i * 7 + j) % 50}" for j in range(i % 30))
+        for i in range(200)
+    ]
+    budget = Budget(limit, tmp_path)
+    store = SetStore(budget, "sets")
+    batches = [shingle_batch(texts[i : i + 17]).unique() for i in range(0, 200, 17)]
+    for b in batches:
+        store.append(b)
+    store.finish()
+    ref = [b.doc(i) for b in batches for i in range(b.n_docs)]
+    docs = np.array([0, 3, 4, 50, 51, 120, 199])
+    got = store.gather(docs)
+    for k, d in enumerate(docs):
+        assert (got.doc(k) == ref[d]).all()
+    seen = 0
+    for lo, batch in store.batches():
+        assert lo == seen
+        for i in range(batch.n_docs):
+            assert (batch.doc(i) == ref[lo + i]).all()
+        seen += batch.n_docs
+    assert seen == 200
+    store.close()
+    budget.close()
+
+
+def test_common_keys_by_partition_match_common_mask():
+    rng = np.random.default_rng(3)
+    n = 300
+    site = rng.integers(0, 4, size=n)
+    vocab = rng.integers(0, 2**63, size=400, dtype=np.uint64)
+    per_doc = [np.unique(rng.choice(vocab, size=c)) for c in rng.integers(0, 40, size=n)]
+    offsets = np.concatenate(([0], np.cumsum([len(p) for p in per_doc])))
+    hashes = np.concatenate(per_doc)
+    sets = ShingleBatch(hashes, offsets)
+    from dedup.sketch.common import set_fingerprints
+
+    expected = common_mask(sets, site, fraction=0.05, min_docs=2, unknown_site=3)
+    distinct = distinct_sets(set_fingerprints(sets), site)
+    limit = site_limits(site, distinct, fraction=0.05, min_docs=2, unknown_site=3)
+    doc = sets.doc_ids()
+    keys = salted(sets.hashes, site[doc])
+    top = keys >> np.uint64(62)
+    found = np.concatenate(
+        [common_keys(keys[top == p], doc[top == p], site, distinct, limit) for p in range(4)]
+    )
+    assert len(found) > 0
+    assert (found[1:] > found[:-1]).all()
+    assert (is_member(keys, found) == expected).all()
+
+
+def test_banded_candidates_match_candidate_pairs():
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 4, size=(300, 24), dtype=np.uint32)
+    valid = rng.random(300) > 0.1
+    flip = rng.random(300) > 0.7
+    keys = band_keys(sigs, 12, 2)
+    keys[flip] ^= np.uint64(0x5DEECE66D)
+    expected = candidate_pairs(keys, valid)
+    got = banded_candidates(sigs, 12, 2, valid=valid, flip=flip, block_bytes=1)
+    assert len(expected) > 0
+    assert (got == expected).all()
