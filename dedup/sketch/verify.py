@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dedup.sketch.common import is_member
 from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch
 
@@ -27,11 +28,18 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
-    """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique per doc)."""
+    """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique per doc).
+
+    Pairs share documents (a bucket's first member pairs with all the others), so each
+    distinct document of one side is keyed and sorted once per chunk, and the members of the
+    other side are looked up in it, keyed by their partner: equal keys mean an equal shingle
+    of the same pair.
+    """
     out = np.zeros(len(pairs), dtype=np.int64)
     if len(pairs) == 0:
         return out
     sizes = np.diff(sets.offsets)
+    pairs = np.asarray(pairs, dtype=np.int64)
     cost = sizes[pairs[:, 0]] + sizes[pairs[:, 1]]
     bounds = np.searchsorted(np.cumsum(cost), np.arange(0, cost.sum() + 1, _PAIR_BUDGET)[1:])
     lo = 0
@@ -40,19 +48,24 @@ def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
         if lo >= len(pairs):
             break
         chunk = pairs[lo:hi]
-        a, b = chunk[:, 0], chunk[:, 1]
-        la, lb = sizes[a], sizes[b]
-        values = np.concatenate(
-            [sets.hashes[_ranges(sets.offsets[a], la)], sets.hashes[_ranges(sets.offsets[b], lb)]]
+        heads0, inv0 = np.unique(chunk[:, 0], return_inverse=True)
+        heads1, inv1 = np.unique(chunk[:, 1], return_inverse=True)
+        # The side with fewer distinct documents is sorted; the other side is looked up.
+        heads, owner, other = (
+            (heads0, inv0, chunk[:, 1])
+            if len(heads0) <= len(heads1)
+            else (heads1, inv1, chunk[:, 0])
         )
-        owner = np.concatenate(
-            [np.repeat(np.arange(len(chunk)), la), np.repeat(np.arange(len(chunk)), lb)]
+        lh = sizes[heads]
+        table = salted(
+            sets.hashes[_ranges(sets.offsets[heads], lh)], np.repeat(np.arange(len(heads)), lh)
         )
-        keys = salted(values, owner)  # equal only for the same value within the same pair
-        order = np.argsort(keys)
-        k, o = keys[order], owner[order]
-        dup = k[1:] == k[:-1]
-        out[lo:hi] = np.bincount(o[1:][dup], minlength=len(chunk))
+        table.sort()
+        lq = sizes[other]
+        queries = salted(sets.hashes[_ranges(sets.offsets[other], lq)], np.repeat(owner, lq))
+        hit = is_member(queries, table)
+        del queries, table
+        out[lo:hi] = np.bincount(np.repeat(np.arange(len(chunk)), lq)[hit], minlength=len(chunk))
         lo = hi
     return out
 

@@ -71,7 +71,7 @@ BATCH_CHARS = 1 << 20  # characters of text shingled per batch (bounds the tempo
 REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
-DEFAULT_MEMORY = "1G"
+DEFAULT_MEMORY = "512M"
 VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at once
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
@@ -148,7 +148,7 @@ class NearDuplicates(Step):
     n_jobs : int or None, default=1
         Processes that shingle and hash; ``None`` or ``-1`` uses every core. The output does
         not depend on it.
-    memory : int, str or None, default="1G"
+    memory : int, str or None, default="512M"
         Budget for the per-document data a fit keeps for its later stages (shingle sets for
         exact verification, shingle keys for counting site-common ones), in bytes or as
         ``"512M"``, ``"2G"``. Past it, that data goes to a temporary work directory and is
