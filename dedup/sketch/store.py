@@ -165,6 +165,25 @@ class Spool:
             yield self._chunks[i]
             i += 1
 
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """Entries at ``positions`` (ascending); from disk, only the spans holding them are read."""
+        out = np.empty(len(positions), dtype=self.dtype)
+        if not len(positions):
+            return out
+        chunk_starts = np.array([c[0] for c in self._chunks], dtype=np.int64)
+        cut = np.searchsorted(positions, chunk_starts)
+        cut = np.append(cut, len(positions))
+        for k in np.flatnonzero(cut[1:] > cut[:-1]).tolist():
+            start, length, arr = self._chunks[k]
+            a, b = int(cut[k]), int(cut[k + 1])
+            local = positions[a:b] - start
+            if arr is None:
+                lo, hi = int(local[0]), int(local[-1]) + 1
+                self._file.seek((start + lo - self._disk_start) * self.dtype.itemsize)
+                arr, local = np.fromfile(self._file, dtype=self.dtype, count=hi - lo), local - lo
+            out[a:b] = arr[local]
+        return out
+
     def chunks(self, release: bool = False) -> Iterator[np.ndarray]:
         """All entries, chunk by chunk in order; ``release`` frees memory chunks once read."""
         for k, (start, length, arr) in enumerate(self._chunks):
@@ -223,24 +242,12 @@ class SetStore:
     def gather(self, docs: np.ndarray) -> ShingleBatch:
         """The sets of ``docs`` (sorted, distinct document indices), in that order."""
         docs = np.asarray(docs, dtype=np.int64)
-        starts, ends = self.offsets[docs], self.offsets[docs + 1]
-        counts = ends - starts
+        starts = self.offsets[docs]
+        counts = self.offsets[docs + 1] - starts
         out_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(counts, out=out_offsets[1:])
-        out = np.empty(int(out_offsets[-1]), dtype=np.uint64)
-        if not len(out):
-            return ShingleBatch(out, out_offsets)
-        # One read per run of documents that lie close together in the store.
-        span_end = np.maximum.accumulate(ends)
-        gap = starts[1:] - span_end[:-1]
-        cut = np.flatnonzero(gap > (1 << 16)) + 1
-        bounds = [0, *cut.tolist(), len(docs)]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            lo, hi = int(starts[a]), int(span_end[b - 1])
-            block = self.values.read(lo, hi)
-            idx = _ranges(starts[a:b] - lo, counts[a:b])
-            out[out_offsets[a] : out_offsets[b]] = block[idx]
-        return ShingleBatch(out, out_offsets)
+        positions = _ranges(starts, counts)  # ascending: docs are sorted
+        return ShingleBatch(self.values.take(positions), out_offsets)
 
     def close(self) -> None:
         self.values.close()
