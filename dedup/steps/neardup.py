@@ -405,7 +405,8 @@ class NearDuplicates(Step):
                 los.append(lo)
                 yield full, self.sites_[lo : lo + full.n_docs]
 
-        results = map_with_context(_content_part, items(), workers, context)
+        # In this process: shipping the sets to workers costs more than the work itself.
+        results = map_with_context(_content_part, items(), 1, context)
         for k, (sigs, mode, sizes, share, fp) in enumerate(results):
             lo, hi = los[k], los[k] + len(mode)
             self.signatures_[lo:hi] = sigs

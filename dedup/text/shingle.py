@@ -40,7 +40,8 @@ class ShingleBatch:
 
     def unique(self) -> ShingleBatch:
         """The same documents with each shingle once (set semantics), in first-seen order."""
-        return self.select(~repeats(salted(self.hashes, self.doc_ids())))
+        again = repeats(salted(self.hashes, self.doc_ids()))
+        return self.select(~again) if again.any() else self
 
     def select(self, mask: np.ndarray) -> ShingleBatch:
         """The same documents with only the entries where ``mask`` is True."""
@@ -89,9 +90,12 @@ def shingles_and_numbers(
     shingles = ShingleBatch(hashes, _offsets(np.bincount(doc_of, minlength=n_docs)))
     nums = _empty(n_docs)
     if numbers and len(starts):
-        digits = np.zeros(len(batch.data) + 1, dtype=np.int64)
-        np.cumsum((batch.data >= 0x30) & (batch.data <= 0x39), out=digits[1:])
-        has_digit = digits[ends] > digits[starts]
+        # A token holds a digit when the first digit at or after its start lies before its end.
+        digit_at = np.flatnonzero((batch.data - np.uint8(0x30)) <= np.uint8(9))
+        nxt = np.searchsorted(digit_at, starts)
+        has_digit = np.zeros(len(starts), dtype=bool)
+        inside = nxt < len(digit_at)
+        has_digit[inside] = digit_at[nxt[inside]] < ends[inside]
         counts = np.bincount(doc[has_digit], minlength=n_docs)
         nums = ShingleBatch(token_hash[has_digit], _offsets(counts)).unique()
     return shingles, nums
