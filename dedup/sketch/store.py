@@ -166,22 +166,29 @@ class Spool:
             i += 1
 
     def take(self, positions: np.ndarray) -> np.ndarray:
-        """Entries at ``positions`` (ascending); from disk, only the spans holding them are read."""
+        """Entries at ``positions`` (ascending).
+
+        From disk through a read-only map that lives for this call only: just the pages that
+        hold the entries are read, and they leave the process's memory when it returns.
+        """
         out = np.empty(len(positions), dtype=self.dtype)
         if not len(positions):
             return out
         chunk_starts = np.array([c[0] for c in self._chunks], dtype=np.int64)
         cut = np.searchsorted(positions, chunk_starts)
         cut = np.append(cut, len(positions))
+        mapped = None
         for k in np.flatnonzero(cut[1:] > cut[:-1]).tolist():
             start, length, arr = self._chunks[k]
             a, b = int(cut[k]), int(cut[k + 1])
-            local = positions[a:b] - start
-            if arr is None:
-                lo, hi = int(local[0]), int(local[-1]) + 1
-                self._file.seek((start + lo - self._disk_start) * self.dtype.itemsize)
-                arr, local = np.fromfile(self._file, dtype=self.dtype, count=hi - lo), local - lo
-            out[a:b] = arr[local]
+            if arr is not None:
+                out[a:b] = arr[positions[a:b] - start]
+                continue
+            if mapped is None:
+                self._file.flush()
+                mapped = np.memmap(self._file, dtype=self.dtype, mode="r")
+            out[a:b] = mapped[positions[a:b] - self._disk_start]
+        del mapped
         return out
 
     def chunks(self, release: bool = False) -> Iterator[np.ndarray]:

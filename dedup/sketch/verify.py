@@ -63,7 +63,7 @@ def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
         table.sort()
         lq = sizes[other]
         queries = salted(sets.hashes[_ranges(sets.offsets[other], lq)], np.repeat(owner, lq))
-        hit = is_member(queries, table, prefilter=False)  # most of a pair is shared
+        hit = is_member(queries, table)
         del queries, table
         out[lo:hi] = np.bincount(np.repeat(np.arange(len(chunk)), lq)[hit], minlength=len(chunk))
         lo = hi

@@ -420,12 +420,15 @@ class NearDuplicates(Step):
         full = self._store.gather(docs)
         if len(self._common) == 0:
             return full
+        # Only documents whose content set is smaller than their full set lost shingles.
+        trimmed = self.set_sizes_[docs] < np.diff(full.offsets)
+        if not trimmed.any():
+            return full
         doc = full.doc_ids()
-        drop = self.content_mode_[docs][doc]
-        if drop.any():
-            keys = salted(full.hashes, self.sites_[docs][doc])
-            drop &= is_member(keys, self._common)
-        return full.select(~drop) if drop.any() else full
+        drop = trimmed[doc]
+        at = np.flatnonzero(drop)
+        drop[at] = is_member(salted(full.hashes[at], self.sites_[docs][doc[at]]), self._common)
+        return full.select(~drop)
 
     def _similarity(self, pairs: np.ndarray, numbers: bool = False) -> PairSimilarity:
         """Exact similarity of ``pairs`` on the content sets (or the number sets), reading the
