@@ -7,6 +7,14 @@ appending). A page with almost no content of its own (fewer than ``min_content``
 is compared on its whole shingle set instead, and only to other such pages, with the stricter
 ``strict_threshold``. Clusters are connected components of verified pairs; each keeps one
 document (see :func:`dedup.sketch.cluster.choose_keepers`).
+
+The input is read once. Worker processes shingle and hash batches of documents; each
+document's set and number tokens go to stores (:mod:`dedup.sketch.store`) that stay in memory
+up to the ``memory`` budget and spill to a work directory beyond it, and its (site, shingle)
+keys to 64 partitions of the key space, counted one at a time for the site-common shingles.
+Signatures come from a second pass over the stored sets; only the sets of candidate pairs are
+read back for exact verification. Memory is then bounded by the budget plus the signatures
+and a few numbers per document, and the output does not depend on the budget or the workers.
 """
 
 from __future__ import annotations
@@ -76,17 +84,6 @@ VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
 log = logging.getLogger(__name__)
-
-
-def concat_batches(batches: list[ShingleBatch]) -> ShingleBatch:
-    """One batch holding the documents of ``batches`` in order."""
-    if not batches:
-        return ShingleBatch(np.empty(0, np.uint64), np.zeros(1, np.int64))
-    hashes = np.concatenate([b.hashes for b in batches])
-    counts = np.concatenate([np.diff(b.offsets) for b in batches])
-    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return ShingleBatch(hashes, offsets)
 
 
 def batched(records: Iterable[Record], max_chars: int = BATCH_CHARS) -> Iterator[list[Record]]:
@@ -336,7 +333,7 @@ class NearDuplicates(Step):
             self._common = np.concatenate([np.empty(0, np.uint64), *found])
             del found
         with self._stage("sketch"):
-            self._sketch_all(n, workers)
+            self._sketch_all(n)
         with self._stage("candidates"):
             bands, rows = optimal_params(self.lsh_threshold, self.num_perm)
             cands = banded_candidates(
@@ -379,7 +376,7 @@ class NearDuplicates(Step):
         self.timings_[name] = self.timings_.get(name, 0.0) + seconds
         log.debug("neardup %s: %.2f s", name, seconds)
 
-    def _sketch_all(self, n: int, workers: int) -> None:
+    def _sketch_all(self, n: int) -> None:
         """Content sets (site-common shingles left out) and their signatures, batch by batch.
 
         Pages with content of their own are sketched on it, content-less pages on all their
