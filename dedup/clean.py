@@ -17,7 +17,7 @@ from dedup.io.records import (
 )
 from dedup.steps import STEPS, Drop, Removal, Step
 
-DEFAULT_STEPS = ("neardup",)
+DEFAULT_STEPS = ("passages", "boilerplate", "neardup")
 
 
 @dataclass
@@ -106,7 +106,7 @@ class Cleaner:
 
     Parameters
     ----------
-    steps : sequence of str or Step, default=("neardup",)
+    steps : sequence of str or Step, default=("passages", "boilerplate", "neardup")
         Steps to run, by registry name or as configured instances.
     params : dict, optional
         Parameters per step name, for steps given by name.
@@ -139,6 +139,8 @@ class Cleaner:
         self.steps_ = [next(built) if isinstance(s, str) else s for s in self.steps]
         if not self.steps_:
             raise ConfigError("no steps to run; choose at least one of: " + ", ".join(STEPS))
+        if len(self.steps_) > 1 and iter(docs) is docs:
+            docs = list(docs)  # every step reads the corpus: a one-shot iterator is kept
         for step in self.steps_:
             step.fit(self._records(docs))
         return self

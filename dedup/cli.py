@@ -27,10 +27,11 @@ from dedup.errors import DedupError
 from dedup.io.readers import DEFAULT_MAX_CHARS, ON_ERROR, RecordReader, require_pyarrow
 from dedup.io.records import DEFAULT_ID_FIELD, DEFAULT_SITE_FIELD, DEFAULT_TEXT_FIELD
 from dedup.io.writers import JsonlWriter, check_output, open_writer, write_text_atomic
-from dedup.progress import progress_enabled, track
+from dedup.progress import Tracked, progress_enabled, track
 from dedup.report import Summary
 from dedup.sketch.minhash import DEFAULT_NUM_PERM, DEFAULT_SEED
 from dedup.steps import STEPS
+from dedup.steps.boilerplate import DEFAULT_FRACTION, SiteBoilerplate
 from dedup.steps.neardup import (
     DEFAULT_CONTAINMENT,
     DEFAULT_THRESHOLD,
@@ -41,6 +42,7 @@ from dedup.steps.passages import (
     DEFAULT_CROSS_NUM_PERM,
     DEFAULT_CROSS_THRESHOLD,
     DEFAULT_MIN_TOKENS,
+    RepeatedPassages,
     SharedPassages,
 )
 from dedup.text.shingle import DEFAULT_NGRAM
@@ -256,6 +258,23 @@ def clean(
     char: CharShingles = False,
     num_perm: NumPerm = DEFAULT_NUM_PERM,
     seed: Seed = DEFAULT_SEED,
+    cross_document: Annotated[
+        bool,
+        typer.Option(
+            "--cross-document",
+            help="passages: also remove sentences an earlier document already holds",
+        ),
+    ] = False,
+    boilerplate_model: Annotated[
+        Path | None,
+        typer.Option(help="boilerplate: a model from `dedup train-boilerplate` [default: shipped]"),
+    ] = None,
+    boilerplate_fraction: Annotated[
+        float,
+        typer.Option(
+            help="boilerplate: a block on this share of a site's other pages goes (>1: off)"
+        ),
+    ] = DEFAULT_FRACTION,
     text_field: TextField = DEFAULT_TEXT_FIELD,
     id_field: IdField = DEFAULT_ID_FIELD,
     site_field: SiteField = DEFAULT_SITE_FIELD,
@@ -297,10 +316,18 @@ def clean(
             seed=seed,
             workers=workers,
         )
-        built = [neardup if name == NearDuplicates.name else name for name in names]
+        configured: dict[str, Any] = {
+            NearDuplicates.name: neardup,
+            RepeatedPassages.name: RepeatedPassages(cross_document=cross_document, seed=seed),
+            SiteBoilerplate.name: SiteBoilerplate(
+                model=str(boilerplate_model) if boilerplate_model else "default",
+                fraction=boilerplate_fraction,
+            ),
+        }
+        built = [configured.get(name, name) for name in names]
         show = progress_enabled(quiet)
         log.info("fitting steps %s on %s", names, input)
-        cleaner = Cleaner(steps=built).fit(track(reader, "fitting", enabled=show))
+        cleaner = Cleaner(steps=built).fit(Tracked(reader, "fitting", enabled=show))
         total = reader.stats.documents
         log.info("fitted on %d documents; writing %s", total, output)
         with open_writer(output) as out, JsonlWriter(audit_path) as audit:
@@ -490,4 +517,48 @@ def passages(
         f"{len(shared.ids_)} documents, {len(shared.doc_)} passages compared, {n} shared by "
         f"two documents or more; {len(reader.stats.skipped)} lines skipped; {seconds:.1f} s "
         f"-> {output}"
+    )
+
+
+@app.command("train-boilerplate")
+def train_boilerplate(
+    gold: Annotated[
+        Path, typer.Argument(help="JSONL of pages: the page text, its gold main text, its site")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write (JSON)")],
+    text_field: TextField = DEFAULT_TEXT_FIELD,
+    gold_field: Annotated[str, typer.Option(help="JSON field holding the gold main text")] = "gold",
+    site_field: SiteField = DEFAULT_SITE_FIELD,
+    seed: Annotated[int, typer.Option(help="Seed of the tree ensembles")] = 0,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train the boilerplate classifier on your own gold pages and write it as a model file.
+
+    Each line needs the whole page text (a block per line), its main text ("gold") and its
+    site (or a "url"). Use it with `dedup clean --boilerplate-model MODEL.json`.
+
+    Example: dedup train-boilerplate gold.jsonl -o model.json
+    """
+    from dedup.boilerplate.train import train as train_model
+
+    say = _say(quiet)
+    start = time.perf_counter()
+    with _user_errors():
+        check_output(output, force=force, inputs=(str(gold),))
+        reader = _reader(str(gold), text_field, DEFAULT_ID_FIELD, site_field, "raise")
+        rows = []
+        for record in reader:
+            if not isinstance(record.fields.get(gold_field), str):
+                _fail(f"{record.source}: no {gold_field!r} text field")
+            rows.append(
+                {"text": record.text, "gold": record.fields[gold_field], "site": record.site}
+            )
+        if not rows:
+            _fail(f"{gold}: no pages to train on")
+        model = train_model(rows, seed=seed)
+        write_text_atomic(output, model.to_json())
+    say(
+        f"trained on {len(rows)} pages ({model.info['blocks']} blocks) in "
+        f"{time.perf_counter() - start:.1f} s -> {output}"
     )

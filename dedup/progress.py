@@ -50,3 +50,19 @@ def track(
                 speed = bar.tasks[0].speed or 0.0
                 bar.update(task, completed=i, rate=f"{speed:,.0f} docs/s")
         bar.update(task, completed=total or 0)
+
+
+class Tracked:
+    """A re-readable source whose every pass shows progress: steps that each read the
+    corpus once (``Cleaner.fit``) stream it again rather than keep it in memory."""
+
+    def __init__(self, items: Iterable[T], label: str, *, enabled: bool) -> None:
+        self.items = items
+        self.label = label
+        self.enabled = enabled
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[T]:
+        self.passes += 1
+        label = self.label if self.passes == 1 else f"{self.label} (pass {self.passes})"
+        return track(self.items, label, enabled=self.enabled)

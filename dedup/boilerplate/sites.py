@@ -1,0 +1,213 @@
+"""What a site repeats across its pages: blocks (exactly, and with small changes by block-level
+MinHash-LSH), word n-grams and block prefixes, each counted in distinct pages of the site.
+
+A page is added once per site (pages with the same tokens count once), and versions of one
+article (near-duplicate pages, :func:`articles`) count as one page: a page crawled twice does
+not turn its article into a template. ``finish`` turns the collected keys into sorted
+count tables and keeps only keys seen on two pages or more, so what stays in memory after a
+site is finished is its repeated text alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from dedup.boilerplate.pages import Page
+from dedup.sketch.cluster import components
+from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
+from dedup.sketch.minhash import oph_signatures
+from dedup.sketch.verify import pair_similarity
+from dedup.text.hashing import salted
+from dedup.text.shingle import ShingleBatch, shingle_batch
+
+FUZZY_THRESHOLD = 0.7  # char 5-gram Jaccard of two blocks that count as the same block
+FUZZY_LSH_THRESHOLD = 0.5  # LSH casts a wider net; every pair is verified at FUZZY_THRESHOLD
+FUZZY_NUM_PERM = 64
+FUZZY_CHARS = 5
+FUZZY_MAX_TOKENS = 80  # longer blocks are matched exactly only
+ARTICLE_THRESHOLD = 0.5  # 3-gram Jaccard (template left out) of two versions of an article
+ARTICLE_LSH_THRESHOLD = 0.3
+ARTICLE_NUM_PERM = 64
+SEED = 1
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Sorted 64-bit keys with a count each; keys not stored count ``default``."""
+
+    keys: np.ndarray
+    counts: np.ndarray
+
+    @staticmethod
+    def empty() -> Counts:
+        return Counts(np.empty(0, np.uint64), np.empty(0, np.int32))
+
+    def lookup(self, keys: np.ndarray, default: int = 0) -> np.ndarray:
+        """The count of every key in ``keys``."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        if len(self.keys) == 0:
+            return np.full(keys.shape, default, dtype=np.int32)
+        i = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[i] == keys, self.counts[i], default).astype(np.int32)
+
+
+def page_counts(
+    keys: list[np.ndarray], min_count: int = 2, article: np.ndarray | None = None
+) -> Counts:
+    """In how many of the pages (one key array each) every key occurs; keeps ``>= min_count``.
+
+    With ``article`` (a label per page), pages with one label count once together.
+    """
+    if not keys:
+        return Counts.empty()
+    owner = np.repeat(np.arange(len(keys), dtype=np.int64), [len(k) for k in keys])
+    if article is not None:
+        owner = np.asarray(article, dtype=np.int64)[owner]
+    flat = np.concatenate(keys).astype(np.uint64)
+    distinct = np.unique(salted(flat, owner), return_index=True)[1]
+    uniq, counts = np.unique(flat[distinct], return_counts=True)
+    keep = counts >= min_count
+    return Counts(uniq[keep], counts[keep].astype(np.int32))
+
+
+@dataclass(frozen=True)
+class SiteIndex:
+    """Repetition counts of one site, in distinct pages."""
+
+    n_pages: int
+    ngrams: Counts
+    blocks: Counts
+    fuzzy: Counts  # pages holding a block similar to the key's block (itself included)
+    prefixes: Counts
+
+
+@dataclass
+class _Collecting:
+    fingerprints: set[int] = field(default_factory=set)
+    ngrams: list[np.ndarray] = field(default_factory=list)
+    blocks: list[np.ndarray] = field(default_factory=list)
+    prefixes: list[np.ndarray] = field(default_factory=list)
+    texts: dict[int, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    return optimal_params(threshold, num_perm)
+
+
+def articles(ngrams: list[np.ndarray]) -> np.ndarray:
+    """A label per page, shared by pages that are versions of one article.
+
+    Versions of an article (a page crawled twice with different ads, an article and its
+    update) repeat its text, which must not pass for the site's. Pages are linked when their
+    word 3-grams, leaving out those on half the site's pages or more (the template), have
+    Jaccard similarity >= ``ARTICLE_THRESHOLD``; found by MinHash-LSH and verified exactly.
+    """
+    n = len(ngrams)
+    labels = np.arange(n)
+    if n < 2:
+        return labels
+    common = page_counts(ngrams, min_count=max(3, int(np.ceil(0.5 * n))))
+    own = [k[common.lookup(k) == 0] for k in ngrams]
+    sizes = np.array([len(k) for k in own], dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    batch = ShingleBatch(np.concatenate(own).astype(np.uint64), offsets)
+    sigs = oph_signatures(batch, ARTICLE_NUM_PERM, SEED)
+    bands, rows = _bands(ARTICLE_LSH_THRESHOLD, ARTICLE_NUM_PERM)
+    pairs = candidate_pairs(band_keys(sigs, bands, rows), sizes > 0)
+    if len(pairs) == 0:
+        return labels
+    pairs = pairs[pair_similarity(batch, pairs).jaccard >= ARTICLE_THRESHOLD]
+    return components(n, pairs)
+
+
+def fuzzy_counts(
+    keys: list[np.ndarray], texts: dict[int, str], article: np.ndarray | None = None
+) -> Counts:
+    """Pages holding each block or one similar to it (char 5-gram Jaccard >= 0.7), per key.
+
+    Distinct blocks are sketched with one-permutation MinHash, paired by LSH and verified on
+    their exact shingle sets; similar blocks form connected components, and a block counts
+    the distinct pages of its component.
+    """
+    if len(texts) < 2:
+        return Counts.empty()
+    distinct = np.array(sorted(texts), dtype=np.uint64)
+    batch = shingle_batch([texts[int(k)] for k in distinct], ngram=FUZZY_CHARS, kind="char")
+    batch = batch.unique()
+    valid = np.diff(batch.offsets) > 0
+    sigs = oph_signatures(batch, FUZZY_NUM_PERM, SEED)
+    bands, rows = _bands(FUZZY_LSH_THRESHOLD, FUZZY_NUM_PERM)
+    pairs = candidate_pairs(band_keys(sigs, bands, rows), valid)
+    if len(pairs) == 0:
+        return Counts.empty()
+    pairs = pairs[pair_similarity(batch, pairs).jaccard >= FUZZY_THRESHOLD]
+    label = components(len(distinct), pairs)
+    owner = np.repeat(np.arange(len(keys), dtype=np.int64), [len(k) for k in keys])
+    if article is not None:
+        owner = np.asarray(article, dtype=np.int64)[owner]
+    flat = np.concatenate(keys).astype(np.uint64)
+    pos = np.searchsorted(distinct, flat)
+    found = (pos < len(distinct)) & (distinct[np.minimum(pos, len(distinct) - 1)] == flat)
+    comp = label[pos[found]].astype(np.int64)
+    page = owner[found]
+    pair_code = np.unique(comp * len(keys) + page)
+    per_comp = np.bincount(pair_code // len(keys), minlength=len(distinct))
+    counts = per_comp[label]
+    linked = np.zeros(len(distinct), dtype=bool)
+    linked[pairs.ravel()] = True
+    return Counts(distinct[linked], counts[linked].astype(np.int32))
+
+
+class SiteCounter:
+    """Collects pages site by site, then builds a :class:`SiteIndex` per site.
+
+    ``corpus_`` after :meth:`finish` counts, for every normalized block, the distinct sites
+    that carry it (text shared by many sites: ``Skip to content``, ``Share this``).
+    """
+
+    def __init__(self) -> None:
+        self._sites: dict[str | None, _Collecting] = {}
+
+    def add(self, site: str | None, page: Page) -> None:
+        """Count ``page`` as a page of ``site`` (a second page with the same tokens is ignored)."""
+        c = self._sites.setdefault(site, _Collecting())
+        if page.fingerprint in c.fingerprints:
+            return
+        c.fingerprints.add(page.fingerprint)
+        c.ngrams.append(np.unique(page.ngram_keys))
+        keys = page.block_keys
+        c.blocks.append(np.unique(keys[keys != 0]))
+        prefixes = page.prefix_keys.ravel()
+        c.prefixes.append(np.unique(prefixes[prefixes != 0]))
+        sizes = np.diff(page.block_tokens)
+        for b in np.flatnonzero((keys != 0) & (sizes <= FUZZY_MAX_TOKENS)).tolist():
+            c.texts.setdefault(int(keys[b]), page.normalized[b])
+
+    def finish(self) -> tuple[dict[str | None, SiteIndex], Counts]:
+        """Count every site's repeats; return the per-site indexes and the corpus counts."""
+        sites: dict[str | None, SiteIndex] = {}
+        per_site_blocks: list[np.ndarray] = []
+        for site, c in self._sites.items():
+            per_site_blocks.append(np.unique(np.concatenate(c.blocks)) if c.blocks else None)
+            article = articles(c.ngrams)
+            n_articles = len(np.unique(article))
+            if n_articles < 2:
+                sites[site] = SiteIndex(
+                    1, Counts.empty(), Counts.empty(), Counts.empty(), Counts.empty()
+                )
+                continue
+            sites[site] = SiteIndex(
+                n_pages=n_articles,
+                ngrams=page_counts(c.ngrams, article=article),
+                blocks=page_counts(c.blocks, article=article),
+                fuzzy=fuzzy_counts(c.blocks, c.texts, article),
+                prefixes=page_counts(c.prefixes, article=article),
+            )
+        self._sites = {}
+        corpus = page_counts([b for b in per_site_blocks if b is not None])
+        return sites, corpus
