@@ -30,10 +30,12 @@ from dedup.io.writers import JsonlWriter, check_output, open_writer, write_text_
 from dedup.progress import Tracked, progress_enabled, track
 from dedup.report import Summary
 from dedup.sketch.minhash import DEFAULT_NUM_PERM, DEFAULT_SEED
+from dedup.sketch.store import parse_memory
 from dedup.steps import STEPS
 from dedup.steps.boilerplate import DEFAULT_FRACTION, SiteBoilerplate
 from dedup.steps.neardup import (
     DEFAULT_CONTAINMENT,
+    DEFAULT_MEMORY,
     DEFAULT_THRESHOLD,
     NearDuplicates,
 )
@@ -69,6 +71,13 @@ Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing outp
 OnError = Annotated[
     str,
     typer.Option(help="On a bad input line: 'raise' stops, 'skip' skips it and counts it"),
+]
+MemoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--memory",
+        help="Memory budget of the near-duplicate index (512M, 2G, none); beyond it, spill to disk",
+    ),
 ]
 Workers = Annotated[
     int, typer.Option("--workers", "-w", help="Processes to use (0 = all cores); same output")
@@ -171,7 +180,17 @@ def _neardup(**kw: Any) -> NearDuplicates:
         num_perm=kw["num_perm"],
         seed=kw["seed"],
         n_jobs=kw["workers"] or None,
+        memory=_memory(kw["memory"]),
     )
+
+
+def _memory(value: str) -> int | None:
+    if value.strip().lower() in ("", "none", "unlimited"):
+        return None
+    try:
+        return parse_memory(value)
+    except ValueError as e:
+        _fail(f"--memory: {e}")
 
 
 def _logging(verbose: bool, quiet: bool) -> None:
@@ -200,6 +219,7 @@ def clusters(
     site_field: SiteField = DEFAULT_SITE_FIELD,
     on_error: OnError = "raise",
     workers: Workers = 0,
+    memory: MemoryOpt = DEFAULT_MEMORY,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -223,6 +243,7 @@ def clusters(
             num_perm=num_perm,
             seed=seed,
             workers=workers,
+            memory=memory,
         ).fit(reader)
         with JsonlWriter(output) as out:
             for row in nd.cluster_rows():
@@ -281,6 +302,7 @@ def clean(
     on_error: OnError = "raise",
     max_chars: MaxChars = DEFAULT_MAX_CHARS,
     workers: Workers = 0,
+    memory: MemoryOpt = DEFAULT_MEMORY,
     force: Force = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -315,6 +337,7 @@ def clean(
             num_perm=num_perm,
             seed=seed,
             workers=workers,
+            memory=memory,
         )
         configured: dict[str, Any] = {
             NearDuplicates.name: neardup,

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import read_jsonl, shared
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from dedup.audit import rebuild_text
@@ -20,7 +21,6 @@ from dedup.clean import Cleaner
 from dedup.errors import ConfigError
 from dedup.io.records import Record
 from dedup.steps.boilerplate import REASON, SiteBoilerplate
-from tests.conftest import read_jsonl, shared
 
 # -- sibling pages built from real article texts --------------------------------------------
 

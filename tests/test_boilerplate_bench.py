@@ -5,8 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-
-from tests.conftest import ROOT
+from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("bench_bp", ROOT / "benchmarks" / "boilerplate.py")
 bench = importlib.util.module_from_spec(spec)

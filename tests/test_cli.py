@@ -122,3 +122,19 @@ def test_version():
     result = run("--version")
     assert result.exit_code == 0 and result.output.startswith("dedup ")
     assert json.dumps  # keep import used
+
+
+def test_memory_budget_changes_nothing_and_bad_values_fail(tmp_path):
+    outs = []
+    for budget in ("1K", "none"):
+        out = tmp_path / f"clusters-{budget}.jsonl"
+        result = runner.invoke(
+            app, ["clusters", str(SAMPLE), "-o", str(out), "--memory", budget, "-q"]
+        )
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    result = runner.invoke(
+        app, ["clusters", str(SAMPLE), "-o", str(tmp_path / "x.jsonl"), "--memory", "lots"]
+    )
+    assert result.exit_code == 2 and "--memory" in result.output
