@@ -16,6 +16,7 @@ from dedup.io.records import (
     as_records,
 )
 from dedup.steps import STEPS, Drop, Removal, Step
+from dedup.steps.base import disjoint
 
 DEFAULT_STEPS = ("passages", "boilerplate", "neardup")
 
@@ -53,25 +54,6 @@ class CleanResult:
         if self.drop is not None:
             out["record"] = self.record.fields or {"id": self.record.id, "text": self.record.text}
         return out
-
-
-def disjoint(text: str, removals: Iterable[Removal]) -> list[Removal]:
-    """Removals sorted by start, each clipped to begin where the previous one ended.
-
-    Two steps may cut overlapping spans; the record must hold disjoint spans so that the
-    original text can be rebuilt from the cleaned text and the record.
-    """
-    out: list[Removal] = []
-    pos = 0
-    for r in sorted(removals, key=lambda r: (r.start, -r.end)):
-        start = max(r.start, pos)
-        if start >= r.end:
-            continue
-        if start != r.start:
-            r = Removal(start, r.end, r.reason, text[start : r.end], r.evidence)
-        out.append(r)
-        pos = r.end
-    return out
 
 
 def apply_removals(text: str, removals: Sequence[Removal]) -> str:

@@ -101,3 +101,17 @@ def _iter(docs: Any) -> Iterable[Any]:
     except TypeError:
         kind = type(docs).__name__
         raise TypeError(f"an iterable of documents is expected, got {kind}") from None
+
+
+def batched(records: Iterable[Record], max_chars: int) -> Iterator[list[Record]]:
+    """Consecutive groups of records holding about ``max_chars`` characters of text."""
+    batch: list[Record] = []
+    size = 0
+    for record in records:
+        batch.append(record)
+        size += len(record.text) + 1
+        if size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

@@ -4,6 +4,7 @@ decides, per record, to drop it or which character spans to remove."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -59,3 +60,22 @@ class Step(BaseEstimator, ABC):
     @abstractmethod
     def decide(self, record: Record) -> Drop | list[Removal]:
         """Judge one record of the corpus the step was fitted on."""
+
+
+def disjoint(text: str, removals: Iterable[Removal]) -> list[Removal]:
+    """Removals sorted by start, each clipped to begin where the previous one ended.
+
+    Two steps may cut overlapping spans; the record must hold disjoint spans so that the
+    original text can be rebuilt from the cleaned text and the record.
+    """
+    out: list[Removal] = []
+    pos = 0
+    for r in sorted(removals, key=lambda r: (r.start, -r.end)):
+        start = max(r.start, pos)
+        if start >= r.end:
+            continue
+        if start != r.start:
+            r = Removal(start, r.end, r.reason, text[start : r.end], r.evidence)
+        out.append(r)
+        pos = r.end
+    return out

@@ -36,6 +36,7 @@ from dedup.io.records import (
     DEFAULT_TEXT_FIELD,
     Record,
     as_records,
+    batched,
 )
 from dedup.sketch.cluster import choose_keepers, components, guarded_components
 from dedup.sketch.common import (
@@ -84,20 +85,6 @@ VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
 log = logging.getLogger(__name__)
-
-
-def batched(records: Iterable[Record], max_chars: int = BATCH_CHARS) -> Iterator[list[Record]]:
-    """Consecutive groups of records holding about ``max_chars`` characters of text."""
-    batch: list[Record] = []
-    size = 0
-    for record in records:
-        batch.append(record)
-        size += len(record.text) + 1
-        if size >= max_chars:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 class NearDuplicates(Step):
@@ -290,7 +277,7 @@ class NearDuplicates(Step):
         with self._stage("shingle"):
             lo = 0
             for full, numbers, fp, keys, kdocs, counts in map_ordered(
-                shingler, texts_of(batched(records)), workers
+                shingler, texts_of(batched(records, BATCH_CHARS)), workers
             ):
                 self._store.append(full)
                 self._number_store.append(numbers)

@@ -42,7 +42,7 @@ and only removed (after their first occurrence in the corpus) with ``cross_docum
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +56,13 @@ from dedup.io.records import (
     DEFAULT_TEXT_FIELD,
     Record,
     as_records,
+    batched,
 )
 from dedup.sketch.cluster import components
 from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
 from dedup.sketch.minhash import oph_signatures
 from dedup.sketch.verify import pair_similarity
-from dedup.steps.base import Drop, Removal, Step
+from dedup.steps.base import Drop, Removal, Step, disjoint
 from dedup.text.hashing import PrefixHash, combine_ngrams
 from dedup.text.segment import sentences
 from dedup.text.shingle import ShingleBatch
@@ -648,19 +649,6 @@ def _passages(texts: list[str], *, min_tokens: int, ngram: int) -> _PassageBatch
     return _PassageBatch(doc_, start_, end_, fingerprint, ShingleBatch(hashes, offsets).unique())
 
 
-def _batched(records: Iterable[Record], max_chars: int = BATCH_CHARS) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    size = 0
-    for record in records:
-        batch.append(record)
-        size += len(record.text) + 1
-        if size >= max_chars:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
 class SharedPassages(BaseEstimator):
     """Find passages (sentences) that occur in more than one document of a corpus.
 
@@ -739,7 +727,7 @@ class SharedPassages(BaseEstimator):
         )
         ids: list[str] = []
         parts: list[_PassageBatch] = []
-        for batch in _batched(records):
+        for batch in batched(records, BATCH_CHARS):
             first = len(ids)
             ids.extend(r.id for r in batch)
             part = _passages([r.text for r in batch], min_tokens=self.min_tokens, ngram=self.ngram)
@@ -901,20 +889,6 @@ def _with_space(text: str, cs: int, ce: int) -> tuple[int, int]:
     return cs, ce
 
 
-def _disjoint(removals: list[Removal], text: str) -> list[Removal]:
-    out: list[Removal] = []
-    pos = 0
-    for r in sorted(removals, key=lambda r: (r.start, -r.end)):
-        start = max(r.start, pos)
-        if start >= r.end:
-            continue
-        if start != r.start:
-            r = Removal(start, r.end, r.reason, text[start : r.end], r.evidence)
-        out.append(r)
-        pos = r.end
-    return out
-
-
 class RepeatedPassages(Step):
     """Remove passages a document repeats; optionally, passages of earlier documents too.
 
@@ -1036,5 +1010,5 @@ class RepeatedPassages(Step):
             for start, end, evidence in self.shared_.later_occurrences(record.id):
                 cs, ce = _with_space(text, start, end)
                 removals.append(Removal(cs, ce, REASON, text[cs:ce], evidence))
-            removals = _disjoint(removals, text)
+            removals = disjoint(text, removals)
         return removals
