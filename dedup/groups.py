@@ -88,3 +88,13 @@ def group_sizes(values: np.ndarray, weights: np.ndarray | None = None) -> np.nda
     out = np.empty(n, dtype=np.int32)
     out[order] = sizes[run]
     return out
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for every ``(s, l)``, without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    shift = np.repeat(starts - (ends - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + shift

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dedup.groups import ranges
 from dedup.text.shingle import ShingleBatch
 
 _FLUSH_BYTES = 4 << 20  # pending appends written in pieces of about this size
@@ -253,18 +254,8 @@ class SetStore:
         counts = self.offsets[docs + 1] - starts
         out_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(counts, out=out_offsets[1:])
-        positions = _ranges(starts, counts)  # ascending: docs are sorted
+        positions = ranges(starts, counts)  # ascending: docs are sorted
         return ShingleBatch(self.values.take(positions), out_offsets)
 
     def close(self) -> None:
         self.values.close()
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + l)`` for every ``(s, l)``, without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    shift = np.repeat(starts - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + shift

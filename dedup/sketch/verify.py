@@ -10,21 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dedup.groups import ranges
 from dedup.sketch.common import is_member
 from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch
 
 _PAIR_BUDGET = 1 << 22  # shingles gathered per chunk of pairs
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + l)`` for every ``(s, l)``, without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    shift = np.repeat(starts - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + shift
 
 
 def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
@@ -58,11 +49,11 @@ def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
         )
         lh = sizes[heads]
         table = salted(
-            sets.hashes[_ranges(sets.offsets[heads], lh)], np.repeat(np.arange(len(heads)), lh)
+            sets.hashes[ranges(sets.offsets[heads], lh)], np.repeat(np.arange(len(heads)), lh)
         )
         table.sort()
         lq = sizes[other]
-        queries = salted(sets.hashes[_ranges(sets.offsets[other], lq)], np.repeat(owner, lq))
+        queries = salted(sets.hashes[ranges(sets.offsets[other], lq)], np.repeat(owner, lq))
         hit = is_member(queries, table)
         del queries, table
         out[lo:hi] = np.bincount(np.repeat(np.arange(len(chunk)), lq)[hit], minlength=len(chunk))

@@ -50,6 +50,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from dedup.errors import ConfigError
+from dedup.groups import ranges
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
     DEFAULT_SITE_FIELD,
@@ -587,15 +588,6 @@ def find_repeats(
 # -- across documents -------------------------------------------------------------------------
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + l)`` for every ``(s, l)``."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
-
-
 def _cat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
@@ -605,7 +597,7 @@ def _subset(batch: ShingleBatch, rows: np.ndarray) -> ShingleBatch:
     sizes = np.diff(batch.offsets)[rows]
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    return ShingleBatch(batch.hashes[_ranges(batch.offsets[rows], sizes)], offsets)
+    return ShingleBatch(batch.hashes[ranges(batch.offsets[rows], sizes)], offsets)
 
 
 @dataclass(frozen=True)
@@ -637,7 +629,7 @@ def _passages(texts: list[str], *, min_tokens: int, ngram: int) -> _PassageBatch
         tok_b.append(b[keep])
     doc_, start_, end_, a_, b_ = (_cat(x) for x in (doc, start, end, tok_a, tok_b))
     lengths = b_ - a_
-    tokens = _ranges(a_, lengths)
+    tokens = ranges(a_, lengths)
     owner = np.repeat(np.arange(len(a_), dtype=np.int64), lengths)
     hashes, of = combine_ngrams(spans.hashes[tokens], owner, ngram)
     offsets = np.zeros(len(a_) + 1, dtype=np.int64)
