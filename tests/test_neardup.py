@@ -118,6 +118,19 @@ def test_parameters_are_validated_in_fit_not_init():
         nd.fit(["a text"])
 
 
+def test_steps_follow_the_scikit_learn_parameter_protocol(sample_docs):
+    from sklearn.base import clone
+
+    nd = NearDuplicates(threshold=0.5, n_jobs=2).fit(sample_docs)
+    copy = clone(nd)
+    assert copy.get_params() == nd.get_params()
+    assert not hasattr(copy, "keepers_")  # parameters copied, learned state not
+    assert repr(copy) == "NearDuplicates(n_jobs=2, threshold=0.5)"
+    assert copy.set_params(threshold=0.3).threshold == 0.3
+    with pytest.raises(ValueError, match="invalid parameter 'treshold'"):
+        copy.set_params(treshold=0.3)
+
+
 def test_char_shingles_find_copies_with_typos():
     base = "the quick brown fox jumps over the lazy dog near the river bank every morning"
     typo = base.replace("quick", "quikc").replace("lazy", "lazzy")

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.boilerplate.pages import NGRAM, PREFIXES, STOP_WORDS, Page, resplit
+from dedup.boilerplate.pages import NGRAM, PREFIXES, Page, resplit, stop_words
 from dedup.boilerplate.sites import Counts, SiteIndex
 
-_STOP = STOP_WORDS
 _MARKS = frozenset("|»›•→©®·►▶◄«‹")
 _ENDS = frozenset(".!?\"'”’)…:")
 NEIGHBOURS = (-2, -1, 1, 2)
@@ -123,7 +122,8 @@ def _own(page: Page, lexicon: dict[str, float]) -> np.ndarray:
     n_tok = np.bincount(block, minlength=nb).astype(float)
     some = np.maximum(n_tok, 1)
     words = page.words
-    stop = np.fromiter((w in _STOP for w in words), dtype=bool, count=len(words))
+    stop_set = stop_words()
+    stop = np.fromiter((w in stop_set for w in words), dtype=bool, count=len(words))
     first = cp[page.tok_start] if len(page.tok_start) else np.zeros(0, np.uint32)
     capital = (first >= 65) & (first <= 90)
     lengths = (page.tok_end - page.tok_start).astype(float)

@@ -5,11 +5,10 @@ and word tokens with character offsets, digits folded so ``1 hour ago`` matches 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import xxhash
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from dedup.text.hashing import combine_ngrams
 from dedup.text.segment import lines, sentences
@@ -18,8 +17,15 @@ from dedup.text.wordspans import word_spans
 NGRAM = 3  # word n-grams counted across a site's pages
 PREFIXES = (1, 2, 3)  # block prefixes (in tokens) counted across a site's pages
 _NUMBER_HASH = np.uint64(0x9E3779B97F4A7C15)
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
 ONE_LINE_MAX_LINES = 2  # pages with this many lines or fewer are split into sentences
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (imported on first use: it takes a second)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def _hash(s: str) -> int:

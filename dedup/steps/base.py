@@ -3,14 +3,56 @@ decides, per record, to drop it or which character spans to remove."""
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sklearn.base import BaseEstimator
-
 from dedup.io.records import Record
+
+
+class Estimator:
+    """scikit-learn's parameter protocol (``get_params``, ``set_params``, ``repr``), so that
+    ``sklearn.base.clone`` and grid searches accept the steps, without importing scikit-learn
+    (a second of start-up) in every command line run.
+
+    Parameters are the keyword arguments of ``__init__``, stored under their own names.
+    """
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The ``__init__`` parameters and their values."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Estimator:
+        """Set ``__init__`` parameters by name; return ``self``."""
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"invalid parameter {name!r} for {type(self).__name__}; "
+                    f"valid: {', '.join(sorted(valid))}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        signature = inspect.signature(type(self).__init__)
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if value != signature.parameters[name].default
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
 
 
 @dataclass(frozen=True)
@@ -43,7 +85,7 @@ class Drop:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-class Step(BaseEstimator, ABC):
+class Step(Estimator, ABC):
     """A cleaning step. ``fit`` learns from the corpus; ``decide`` judges one record.
 
     ``decide`` returns a :class:`Drop`, a list of :class:`Removal` spans (possibly empty), and

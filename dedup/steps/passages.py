@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from dedup.errors import ConfigError
 from dedup.groups import ranges
@@ -63,7 +62,7 @@ from dedup.sketch.cluster import components
 from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
 from dedup.sketch.minhash import oph_signatures
 from dedup.sketch.verify import pair_similarity
-from dedup.steps.base import Drop, Removal, Step, disjoint
+from dedup.steps.base import Drop, Estimator, Removal, Step, disjoint
 from dedup.text.hashing import PrefixHash, combine_ngrams
 from dedup.text.segment import sentences
 from dedup.text.shingle import ShingleBatch
@@ -641,7 +640,7 @@ def _passages(texts: list[str], *, min_tokens: int, ngram: int) -> _PassageBatch
     return _PassageBatch(doc_, start_, end_, fingerprint, ShingleBatch(hashes, offsets).unique())
 
 
-class SharedPassages(BaseEstimator):
+class SharedPassages(Estimator):
     """Find passages (sentences) that occur in more than one document of a corpus.
 
     Identical passages (the same words, whatever the case, spacing and punctuation) are grouped
