@@ -1,23 +1,36 @@
-import numpy as np
+import pytest
 
-from dedup.engines.local import map_ordered, map_with_context, worker_context
-
-
-def _scaled(x: int) -> int:
-    return int(worker_context()["table"][x]) * worker_context()["factor"]
+from dedup.engines.local import map_ordered
 
 
 def _square(x: int) -> int:
     return x * x
 
 
-def test_map_with_context_keeps_order_for_any_number_of_workers():
-    context = {"table": np.arange(50) + 100, "factor": 3}
-    expected = [(100 + x) * 3 for x in range(50)]
-    for workers in (1, 2):
-        assert list(map_with_context(_scaled, range(50), workers, context)) == expected
-    assert worker_context() == {}  # the caller's context is restored
+def test_map_ordered_keeps_order_for_any_number_of_workers():
+    for workers in (1, 2, 3):
+        assert list(map_ordered(_square, range(30), workers)) == [x * x for x in range(30)]
 
 
-def test_map_ordered_keeps_order():
-    assert list(map_ordered(_square, range(30), 2)) == [x * x for x in range(30)]
+def test_map_ordered_streams_with_a_bounded_number_of_batches_in_flight():
+    taken = []
+
+    def items():
+        for x in range(100):
+            taken.append(x)
+            yield x
+
+    results = map_ordered(_square, items(), 2)
+    assert next(results) == 0
+    assert len(taken) <= 5  # 2 * workers submitted, then one more per result
+    assert list(results) == [x * x for x in range(1, 100)]
+
+
+def test_map_ordered_reports_a_failing_batch():
+    def fail_on_7(x: int) -> int:
+        if x == 7:
+            raise ValueError("bad batch 7")
+        return x
+
+    with pytest.raises(ValueError, match="bad batch 7"):
+        list(map_ordered(fail_on_7, range(20), 2))

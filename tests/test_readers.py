@@ -111,3 +111,16 @@ def test_random_bytes_give_records_or_a_clean_error(tmp_path_factory, lines):
     kept = list(reader)
     nonblank = sum(1 for line in lines if line.replace(b"\n", b" ").strip())
     assert len(kept) + len(reader.stats.skipped) == nonblank
+
+
+def test_lines_the_fast_parser_refuses_read_as_python_json_does(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(
+        b'{"id": "a", "text": "lone \\ud800 surrogate"}\n'
+        b'{"id": "b", "text": "big number", "n": 123456789012345678901234567890}\n'
+        b'{"id": "c", "text": "not a number", "x": NaN}\n'
+    )
+    records = list(RecordReader(path))
+    assert [r.id for r in records] == ["a", "b", "c"]
+    assert records[0].text == "lone \ud800 surrogate"
+    assert records[1].fields["n"] == 123456789012345678901234567890

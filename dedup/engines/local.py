@@ -1,15 +1,18 @@
-"""Local engine: map a stage function over batches with a process pool, results in input order.
+"""Local engine: map a stage function over batches on a pool of threads, results in input order.
 
-Order is kept (``imap``), so the output is the same for any number of workers. At most
-``2 * workers`` batches are in flight, so memory stays bounded while the input streams.
+The stage functions spend their time in numpy, which releases the GIL, so threads run them in
+parallel without copying batches or results between processes (with two cores, shipping a
+batch's shingles back from a worker process cost as much as computing them). Order is kept,
+so the output is the same for any number of workers; at most ``2 * workers`` batches are in
+flight, so memory stays bounded while the input streams.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,55 +28,19 @@ def default_workers() -> int:
 
 
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> Iterator[R]:
-    """``map(fn, items)`` on ``workers`` processes, yielding results in input order."""
+    """``map(fn, items)`` on ``workers`` threads, yielding results in input order."""
     if workers <= 1:
         yield from map(fn, items)
         return
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers) as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
         pending: deque = deque()
-        for item in items:
-            pending.append(pool.apply_async(fn, (item,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-
-
-_CONTEXT: dict = {}
-
-
-def _set_context(context: dict) -> None:
-    _CONTEXT.clear()
-    _CONTEXT.update(context)
-
-
-def worker_context() -> dict:
-    """The ``context`` of the :func:`map_with_context` call this worker serves."""
-    return _CONTEXT
-
-
-def map_with_context(
-    fn: Callable[[T], R], items: Iterable[T], workers: int, context: dict
-) -> Iterator[R]:
-    """:func:`map_ordered` where ``fn`` reads large shared inputs from :func:`worker_context`.
-
-    The context goes to each worker once (inherited when processes fork), not with every item.
-    """
-    if workers <= 1:
-        saved = dict(_CONTEXT)
-        _set_context(context)
         try:
-            yield from map(fn, items)
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
         finally:
-            _set_context(saved)
-        return
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers, initializer=_set_context, initargs=(context,)) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.apply_async(fn, (item,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+            for future in pending:  # the consumer stopped early, or a batch failed
+                future.cancel()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import orjson
+
 from dedup.errors import InputError
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
@@ -27,6 +29,11 @@ from dedup.io.records import (
 ON_ERROR = ("raise", "skip")
 DEFAULT_MAX_CHARS = 16_000_000  # longer "documents" are dumps, not pages: refused, not hashed
 TEXT_SUFFIXES = (".txt",)
+_BAD = object()  # a line that is not JSON (already reported)
+
+
+def _maybe_big_int(value: object) -> bool:
+    return type(value) is float and abs(value) >= 2.0**63
 
 
 @dataclass
@@ -182,6 +189,23 @@ class RecordReader:
         except InputError as exc:
             self._problem(where, str(exc).split(": ", 1)[1])
 
+    def _slow_json(self, raw: bytes, where: str) -> object:
+        """Parse a line the fast parser refused with the standard one: it accepts what JSON
+        in Python does (lone surrogates, NaN, huge integers) and says precisely what is wrong
+        with the rest (reported; ``_BAD`` returned)."""
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            self._problem(where, f"not valid UTF-8 (column {exc.start + 1})")
+            return _BAD
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as exc:
+            self._problem(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
+        except RecursionError:
+            self._problem(where, "malformed JSON: nested too deeply")
+        return _BAD
+
     def _jsonl(self, fh: IO[bytes], name: str) -> Iterator[Record]:
         stream = io.BufferedReader(fh) if not hasattr(fh, "peek") else fh
         for lineno, raw in enumerate(stream, start=1):
@@ -189,18 +213,13 @@ class RecordReader:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                self._problem(where, f"not valid UTF-8 (column {exc.start + 1})")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                self._problem(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
-                continue
-            except RecursionError:
-                self._problem(where, "malformed JSON: nested too deeply")
-                continue
+                obj = orjson.loads(raw)  # the fast path; problems are explained by the slow one
+                if isinstance(obj, dict) and any(map(_maybe_big_int, obj.values())):
+                    obj = json.loads(raw)  # orjson reads integers past 64 bits as floats
+            except orjson.JSONDecodeError:
+                obj = self._slow_json(raw, where)
+                if obj is _BAD:
+                    continue
             if not isinstance(obj, dict):
                 self._problem(where, f"expected a JSON object, got {type(obj).__name__}")
                 continue

@@ -8,13 +8,14 @@ is compared on its whole shingle set instead, and only to other such pages, with
 ``strict_threshold``. Clusters are connected components of verified pairs; each keeps one
 document (see :func:`dedup.sketch.cluster.choose_keepers`).
 
-The input is read once. Worker processes shingle and hash batches of documents; each
+The input is read once. Worker threads shingle and hash batches of documents; each
 document's set and number tokens go to stores (:mod:`dedup.sketch.store`) that stay in memory
 up to the ``memory`` budget and spill to a work directory beyond it, and its (site, shingle)
 keys to 64 partitions of the key space, counted one at a time for the site-common shingles.
-Signatures come from a second pass over the stored sets; only the sets of candidate pairs are
-read back for exact verification. Memory is then bounded by the budget plus the signatures
-and a few numbers per document, and the output does not depend on the budget or the workers.
+Signatures come from a second pass over the stored sets, also on the workers; only the sets
+of candidate pairs are read back for exact verification. Memory is then bounded by the budget
+plus the signatures and a few numbers per document, and the output does not depend on the
+budget or the workers.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.engines.local import default_workers, map_ordered, map_with_context, worker_context
+from dedup.engines.local import default_workers, map_ordered
 from dedup.errors import ConfigError
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
@@ -72,7 +73,7 @@ DEFAULT_CONTAINMENT = 0.7
 DEFAULT_STRICT_THRESHOLD = 0.8
 DEFAULT_MIN_CONTENT = 10
 DEFAULT_MIN_CONTENT_SHARE = 0.2
-DEFAULT_LSH_THRESHOLD = 0.1
+CONTAINMENT_LSH_THRESHOLD = 0.1
 DEFAULT_NUMBERS_SHARE = 0.5
 DEFAULT_MIN_NUMBERS = 3
 DEFAULT_MIN_LINK = 0.1
@@ -108,9 +109,10 @@ class NearDuplicates(Step):
         ``"minhash"``: ``num_perm`` multiply-shift permutations (the classic scheme, 5-6x
         slower). Both only choose candidates for exact verification; the clusters agree on
         the benchmark sets.
-    lsh_threshold : float, default=0.1
-        Jaccard level the LSH bands are tuned for; below ``threshold`` so that containment
-        pairs (whose Jaccard is lower) still become candidates.
+    lsh_threshold : float or None, default=None
+        Jaccard level the LSH bands are tuned for. ``None``: half of ``threshold``, and at most
+        0.1 while the containment rule is on, so that containment pairs (whose Jaccard is
+        lower) still become candidates. Lower finds more candidates for the exact check.
     common_fraction, common_min_docs : float, int, default=0.05, 2
         A shingle is site-common (left out) when at least ``max(common_min_docs,
         common_fraction * pages)`` distinct pages of its site carry it (documents without a
@@ -130,8 +132,8 @@ class NearDuplicates(Step):
         of their members' pairs are similar (estimated from the signatures), so one article
         copied into another does not fuse both articles' clusters (0: plain components).
     n_jobs : int or None, default=1
-        Processes that shingle and hash; ``None`` or ``-1`` uses every core. The output does
-        not depend on it.
+        Threads that shingle, hash and sketch (numpy releases the GIL); ``None`` or ``-1``
+        uses every core. The output does not depend on it.
     memory : int, str or None, default="512M"
         Budget for the per-document data a fit keeps for its later stages (shingle sets for
         exact verification, shingle keys for counting site-common ones), in bytes or as
@@ -172,7 +174,7 @@ class NearDuplicates(Step):
         num_perm: int = DEFAULT_NUM_PERM,
         seed: int = DEFAULT_SEED,
         sketch: str = "oph",
-        lsh_threshold: float = DEFAULT_LSH_THRESHOLD,
+        lsh_threshold: float | None = None,
         common_fraction: float = DEFAULT_COMMON_FRACTION,
         common_min_docs: int = DEFAULT_COMMON_MIN_DOCS,
         min_content: int = DEFAULT_MIN_CONTENT,
@@ -214,6 +216,8 @@ class NearDuplicates(Step):
     def _validate(self) -> None:
         for name in ("threshold", "strict_threshold", "lsh_threshold", "common_fraction"):
             value = getattr(self, name)
+            if value is None and name == "lsh_threshold":
+                continue
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"{name} must be in (0, 1], got {value}")
         if self.containment <= 0:
@@ -264,7 +268,6 @@ class NearDuplicates(Step):
                     sites.append(site_codes.setdefault(r.site, len(site_codes)))
                 yield [r.text for r in chunk], np.asarray(sites[lo:], dtype=np.int32)
 
-        workers = self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
         self.timings_: dict[str, float] = {}
         # Pass over the input: each document's set and numbers go to stores, its (site,
         # shingle) keys to partitions of the key space for counting, a fingerprint stays.
@@ -277,7 +280,7 @@ class NearDuplicates(Step):
         with self._stage("shingle"):
             lo = 0
             for full, numbers, fp, keys, kdocs, counts in map_ordered(
-                shingler, texts_of(batched(records, BATCH_CHARS)), workers
+                shingler, texts_of(batched(records, BATCH_CHARS)), self._workers()
             ):
                 self._store.append(full)
                 self._number_store.append(numbers)
@@ -322,7 +325,7 @@ class NearDuplicates(Step):
         with self._stage("sketch"):
             self._sketch_all(n)
         with self._stage("candidates"):
-            bands, rows = optimal_params(self.lsh_threshold, self.num_perm)
+            bands, rows = optimal_params(self._lsh_threshold(), self.num_perm)
             cands = banded_candidates(
                 self.signatures_,
                 bands,
@@ -354,6 +357,15 @@ class NearDuplicates(Step):
         self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         del self._common, self._content_fp
 
+    def _workers(self) -> int:
+        return self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
+
+    def _lsh_threshold(self) -> float:
+        if self.lsh_threshold is not None:
+            return self.lsh_threshold
+        half = self.threshold / 2
+        return min(half, CONTAINMENT_LSH_THRESHOLD) if self.containment <= 1 else half
+
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:
         """Time a stage into ``timings_`` (seconds) and the debug log."""
@@ -374,14 +386,15 @@ class NearDuplicates(Step):
         self.set_sizes_ = np.zeros(n, dtype=np.int64)
         self.common_share_ = np.zeros(n)
         self._content_fp = np.zeros(n, dtype=np.uint64)
-        context = {
-            "common": self._common,
-            "min_content": self.min_content,
-            "min_content_share": self.min_content_share,
-            "num_perm": self.num_perm,
-            "seed": self.seed,
-            "sketch": self.sketch,
-        }
+        sketcher = partial(
+            _content_part,
+            common=self._common,
+            min_content=self.min_content,
+            min_content_share=self.min_content_share,
+            num_perm=self.num_perm,
+            seed=self.seed,
+            sketch=self.sketch,
+        )
         los = []
 
         def items() -> Iterator[tuple[ShingleBatch, np.ndarray]]:
@@ -389,8 +402,7 @@ class NearDuplicates(Step):
                 los.append(lo)
                 yield full, self.sites_[lo : lo + full.n_docs]
 
-        # In this process: shipping the sets to workers costs more than the work itself.
-        results = map_with_context(_content_part, items(), 1, context)
+        results = map_ordered(sketcher, items(), self._workers())
         for k, (sigs, mode, sizes, share, fp) in enumerate(results):
             lo, hi = los[k], los[k] + len(mode)
             self.signatures_[lo:hi] = sigs
@@ -505,7 +517,7 @@ class NearDuplicates(Step):
 
 
 def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) -> tuple:
-    """One batch of documents (runs in the worker processes): unique shingles, numbers, set
+    """One batch of documents (runs on the worker threads): unique shingles, numbers, set
     fingerprints, and the (site, shingle) keys ordered by partition of the key space."""
     texts, site = item
     shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
@@ -519,11 +531,18 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
     return full, numbers, set_fingerprints(full), keys[order], doc[order].astype(np.int32), counts
 
 
-def _content_part(item: tuple[ShingleBatch, np.ndarray]) -> tuple:
-    """Content sets of one batch and their signatures (runs in the worker processes)."""
+def _content_part(
+    item: tuple[ShingleBatch, np.ndarray],
+    *,
+    common: np.ndarray,
+    min_content: int,
+    min_content_share: float,
+    num_perm: int,
+    seed: int,
+    sketch: str,
+) -> tuple:
+    """Content sets of one batch and their signatures (runs on the worker threads)."""
     full, site = item
-    ctx = worker_context()
-    common = ctx["common"]
     doc = full.doc_ids()
     n = full.n_docs
     if len(common):
@@ -533,17 +552,15 @@ def _content_part(item: tuple[ShingleBatch, np.ndarray]) -> tuple:
         is_common = None
         content_size = np.diff(full.offsets)
     full_size = np.diff(full.offsets)
-    mode = (content_size >= ctx["min_content"]) & (
-        content_size >= ctx["min_content_share"] * full_size
-    )
+    mode = (content_size >= min_content) & (content_size >= min_content_share * full_size)
     sets = full if is_common is None else full.select(~(is_common & mode[doc]))
-    sigs = np.empty((n, ctx["num_perm"]), dtype=np.uint32)
+    sigs = np.empty((n, num_perm), dtype=np.uint32)
     for lo in range(0, n, SIGN_BLOCK):
         part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
-        if ctx["sketch"] == "oph":
-            sigs[lo : lo + part.n_docs] = oph_signatures(part, ctx["num_perm"], ctx["seed"])
+        if sketch == "oph":
+            sigs[lo : lo + part.n_docs] = oph_signatures(part, num_perm, seed)
         else:
-            perms = permutations(ctx["num_perm"], ctx["seed"])
+            perms = permutations(num_perm, seed)
             sigs[lo : lo + part.n_docs] = signatures(part, perms)
     share = 1.0 - content_size / np.maximum(full_size, 1)
     return sigs, mode, np.diff(sets.offsets), share, set_fingerprints(sets)
