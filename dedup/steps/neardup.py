@@ -83,6 +83,9 @@ SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
 DEFAULT_MEMORY = "512M"
 VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at once
+_PLAUSIBLE_SD = 5.0  # candidates this far below every threshold are not read back
+_PLAUSIBLE_SLACK = 0.05
+_PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
 log = logging.getLogger(__name__)
@@ -143,6 +146,10 @@ class NearDuplicates(Step):
         stay in memory on top of it. The output does not depend on it.
     workdir : str or None, default=None
         Where the work directory goes (default: the system's temporary directory).
+    verify_all : bool, default=False
+        Check every LSH candidate on the exact sets. By default candidates whose signatures
+        put them far below every threshold (five standard deviations and more) are not
+        read back; on corpora that quote themselves that is most of them.
 
     Attributes
     ----------
@@ -156,6 +163,8 @@ class NearDuplicates(Step):
     signatures_ : ndarray of shape (n_docs, num_perm), uint32
     pairs_ : ndarray of shape (n_pairs, 2)
         Verified near-duplicate pairs (document indices).
+    n_candidates_, n_verified_ : int
+        LSH candidate pairs, and those checked on the exact sets.
     timings_ : dict of str to float
         Seconds spent in each stage.
     spilled_bytes_ : int
@@ -189,6 +198,7 @@ class NearDuplicates(Step):
         n_jobs: int | None = 1,
         memory: int | str | None = DEFAULT_MEMORY,
         workdir: str | None = None,
+        verify_all: bool = False,
     ) -> None:
         self.threshold = threshold
         self.containment = containment
@@ -212,6 +222,7 @@ class NearDuplicates(Step):
         self.n_jobs = n_jobs
         self.memory = memory
         self.workdir = workdir
+        self.verify_all = verify_all
 
     def _validate(self) -> None:
         for name in ("threshold", "strict_threshold", "lsh_threshold", "common_fraction"):
@@ -323,7 +334,7 @@ class NearDuplicates(Step):
             self._common = np.concatenate([np.empty(0, np.uint64), *found])
             del found
         with self._stage("sketch"):
-            self._sketch_all(n)
+            self._sketch_all(n, budget)
         with self._stage("candidates"):
             bands, rows = optimal_params(self._lsh_threshold(), self.num_perm)
             cands = banded_candidates(
@@ -334,6 +345,9 @@ class NearDuplicates(Step):
                 flip=~self.content_mode_,  # modes never share buckets
             )
         with self._stage("verify"):
+            self.n_candidates_ = len(cands)
+            if not self.verify_all:
+                cands = cands[self._plausible(cands)]
             sim = self._similarity(cands)
             jac, con = sim.jaccard, sim.containment
             both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
@@ -342,8 +356,8 @@ class NearDuplicates(Step):
                 (jac >= self.threshold) | (con >= self.containment),
                 jac >= self.strict_threshold,
             )
-            ok &= self._numbers_agree(cands)
-            self.n_candidates_ = len(cands)
+            ok[ok] = self._numbers_agree(cands[ok])  # only pairs that pass so far
+            self.n_verified_ = len(cands)
             self.pairs_ = cands[ok]
         with self._stage("cluster"):
             labels = self._cluster(n, jac[ok])
@@ -356,6 +370,32 @@ class NearDuplicates(Step):
         self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
         self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         del self._common, self._content_fp
+
+    def _plausible(self, pairs: np.ndarray) -> np.ndarray:
+        """False for candidates whose signatures put them far below every threshold.
+
+        The exact check reads both sets back; most LSH candidates of a corpus that quotes
+        itself share one paragraph and fail it. The least Jaccard that passes is known from
+        the two set sizes (containment is a function of Jaccard and the sizes), and the
+        signature estimate of a pair's Jaccard is off by more than ``_PLAUSIBLE_SD`` standard
+        deviations (plus ``_PLAUSIBLE_SLACK``) so rarely that the clusters do not change.
+        """
+        keep = np.empty(len(pairs), dtype=bool)
+        sizes = self.set_sizes_.astype(np.float64)
+        for lo in range(0, len(pairs), _PLAUSIBLE_BLOCK):
+            a, b = pairs[lo : lo + _PLAUSIBLE_BLOCK, 0], pairs[lo : lo + _PLAUSIBLE_BLOCK, 1]
+            est = np.count_nonzero(self.signatures_[a] == self.signatures_[b], axis=1)
+            est = est / self.num_perm
+            small = np.minimum(sizes[a], sizes[b])
+            c = min(self.containment, 1.0) * small
+            need_c = np.divide(c, sizes[a] + sizes[b] - c, out=np.ones(len(a)), where=c > 0)
+            content = self.content_mode_[a] & self.content_mode_[b]
+            need = np.where(content, np.minimum(self.threshold, need_c), self.strict_threshold)
+            if self.containment > 1:
+                need = np.where(content, self.threshold, need)
+            sd = np.sqrt(need * (1 - need) / self.num_perm)
+            keep[lo : lo + len(a)] = est >= need - _PLAUSIBLE_SD * sd - _PLAUSIBLE_SLACK
+        return keep
 
     def _workers(self) -> int:
         return self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
@@ -375,11 +415,12 @@ class NearDuplicates(Step):
         self.timings_[name] = self.timings_.get(name, 0.0) + seconds
         log.debug("neardup %s: %.2f s", name, seconds)
 
-    def _sketch_all(self, n: int) -> None:
+    def _sketch_all(self, n: int, budget: Budget) -> None:
         """Content sets (site-common shingles left out) and their signatures, batch by batch.
 
         Pages with content of their own are sketched on it, content-less pages on all their
-        shingles (see the class docstring).
+        shingles (see the class docstring). The content sets replace the full ones in the
+        store: verification reads them back as they are.
         """
         self.signatures_ = np.empty((n, self.num_perm), dtype=np.uint32)
         self.content_mode_ = np.zeros(n, dtype=bool)
@@ -402,36 +443,30 @@ class NearDuplicates(Step):
                 los.append(lo)
                 yield full, self.sites_[lo : lo + full.n_docs]
 
+        trimmed = len(self._common) > 0
+        content = SetStore(budget, "content") if trimmed else self._store
         results = map_ordered(sketcher, items(), self._workers())
-        for k, (sigs, mode, sizes, share, fp) in enumerate(results):
+        for k, (sets, sigs, mode, share, fp) in enumerate(results):
             lo, hi = los[k], los[k] + len(mode)
+            sizes = np.diff(sets.offsets)
+            if trimmed:
+                content.append(sets)
             self.signatures_[lo:hi] = sigs
             self.content_mode_[lo:hi] = mode
             self.set_sizes_[lo:hi] = sizes
             self.common_share_[lo:hi] = share
             self._content_fp[lo:hi] = fp
-
-    def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
-        """Content sets of ``docs`` (sorted, distinct), read back from the store."""
-        full = self._store.gather(docs)
-        if len(self._common) == 0:
-            return full
-        # Only documents whose content set is smaller than their full set lost shingles.
-        trimmed = self.set_sizes_[docs] < np.diff(full.offsets)
-        if not trimmed.any():
-            return full
-        doc = full.doc_ids()
-        drop = trimmed[doc]
-        at = np.flatnonzero(drop)
-        drop[at] = is_member(salted(full.hashes[at], self.sites_[docs][doc[at]]), self._common)
-        return full.select(~drop)
+        if trimmed:
+            content.finish()
+            self._store.close()
+            self._store = content
 
     def _similarity(self, pairs: np.ndarray, numbers: bool = False) -> PairSimilarity:
         """Exact similarity of ``pairs`` on the content sets (or the number sets), reading the
         sets of a bounded number of documents at a time."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         sizes = self._number_store.sizes() if numbers else self.set_sizes_
-        read = self._number_store.gather if numbers else self._content_sets
+        read = (self._number_store if numbers else self._store).gather
         inter = np.zeros(len(pairs), dtype=np.int64)
         cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
         lo = 0
@@ -563,7 +598,7 @@ def _content_part(
             perms = permutations(num_perm, seed)
             sigs[lo : lo + part.n_docs] = signatures(part, perms)
     share = 1.0 - content_size / np.maximum(full_size, 1)
-    return sigs, mode, np.diff(sets.offsets), share, set_fingerprints(sets)
+    return sets, sigs, mode, share, set_fingerprints(sets)
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:
