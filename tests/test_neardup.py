@@ -181,6 +181,26 @@ def test_memory_lean_fit_gives_the_default_clusters_on_the_dev_set(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the work directory is removed
 
 
+def test_speed_shortcuts_give_the_same_clusters_on_the_dev_set():
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    # Every LSH candidate checked on the exact sets, none skipped on its signature estimate.
+    checked = NearDuplicates(verify_all=True).fit(docs)
+    assert _rows_digest(checked) == DEV_CLUSTERS_SHA256
+    assert checked.n_verified_ == checked.n_candidates_
+    strict = NearDuplicates(threshold=0.8).fit(docs)
+    strict_checked = NearDuplicates(threshold=0.8, verify_all=True).fit(docs)
+    assert strict.n_verified_ < strict_checked.n_verified_
+    assert list(strict.cluster_rows()) == list(strict_checked.cluster_rows())
+    # Jaccard only: the long bands tuned for the threshold find what the wide ones find (a
+    # bucket pairs its first document with the others, so the pairs may differ, not the
+    # clusters).
+    narrow = NearDuplicates(threshold=0.6, containment=2).fit(docs)
+    wide = NearDuplicates(threshold=0.6, containment=2, lsh_threshold=0.1, verify_all=True)
+    wide.fit(docs)
+    assert narrow.n_candidates_ < wide.n_candidates_
+    assert list(narrow.cluster_rows()) == list(wide.cluster_rows())
+
+
 def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):
     default = NearDuplicates().fit(sample_docs)
     for memory in (0, "64K", None):

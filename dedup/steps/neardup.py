@@ -74,6 +74,7 @@ DEFAULT_STRICT_THRESHOLD = 0.8
 DEFAULT_MIN_CONTENT = 10
 DEFAULT_MIN_CONTENT_SHARE = 0.2
 CONTAINMENT_LSH_THRESHOLD = 0.1
+LSH_MISS = 1e-4  # chance that the LSH bands miss a pair at the threshold (containment off)
 DEFAULT_NUMBERS_SHARE = 0.5
 DEFAULT_MIN_NUMBERS = 3
 DEFAULT_MIN_LINK = 0.1
@@ -113,9 +114,10 @@ class NearDuplicates(Step):
         slower). Both only choose candidates for exact verification; the clusters agree on
         the benchmark sets.
     lsh_threshold : float or None, default=None
-        Jaccard level the LSH bands are tuned for. ``None``: half of ``threshold``, and at most
-        0.1 while the containment rule is on, so that containment pairs (whose Jaccard is
-        lower) still become candidates. Lower finds more candidates for the exact check.
+        Jaccard level the LSH bands are tuned for. ``None``: with the containment rule on, half
+        of ``threshold`` and at most 0.1, so that containment pairs (whose Jaccard is lower)
+        still become candidates; with it off, the longest bands that miss a pair at
+        ``threshold`` with probability 1e-4 at most. Lower finds more candidates.
     common_fraction, common_min_docs : float, int, default=0.05, 2
         A shingle is site-common (left out) when at least ``max(common_min_docs,
         common_fraction * pages)`` distinct pages of its site carry it (documents without a
@@ -336,7 +338,7 @@ class NearDuplicates(Step):
         with self._stage("sketch"):
             self._sketch_all(n, budget)
         with self._stage("candidates"):
-            bands, rows = optimal_params(self._lsh_threshold(), self.num_perm)
+            bands, rows = self._bands()
             cands = banded_candidates(
                 self.signatures_,
                 bands,
@@ -400,11 +402,19 @@ class NearDuplicates(Step):
     def _workers(self) -> int:
         return self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
 
-    def _lsh_threshold(self) -> float:
+    def _bands(self) -> tuple[int, int]:
+        """LSH bands and rows: for ``lsh_threshold`` when given; else, with the containment
+        rule on, for a low Jaccard (containment pairs have one); else the longest bands that
+        still miss a pair at ``threshold`` with probability below ``LSH_MISS``."""
         if self.lsh_threshold is not None:
-            return self.lsh_threshold
-        half = self.threshold / 2
-        return min(half, CONTAINMENT_LSH_THRESHOLD) if self.containment <= 1 else half
+            return optimal_params(self.lsh_threshold, self.num_perm)
+        if self.containment <= 1:
+            return optimal_params(min(self.threshold / 2, CONTAINMENT_LSH_THRESHOLD), self.num_perm)
+        for rows in range(self.num_perm, 0, -1):
+            bands = self.num_perm // rows
+            if (1 - self.threshold**rows) ** bands <= LSH_MISS:
+                return bands, rows
+        return self.num_perm, 1
 
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:
