@@ -10,6 +10,7 @@ corpus size.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from dedup.groups import ranges
 from dedup.text.shingle import ShingleBatch
 
 _FLUSH_BYTES = 4 << 20  # pending appends written in pieces of about this size
+_TAKE_BLOCK = 1 << 18  # positions read back from disk per block (see Spool.take)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -74,10 +76,19 @@ class Budget:
 class Spool:
     """A 1-D array of one dtype built by appends; chunks in memory, or in a file past the budget."""
 
-    def __init__(self, budget: Budget, name: str, dtype: np.dtype | type) -> None:
+    def __init__(
+        self,
+        budget: Budget,
+        name: str,
+        dtype: np.dtype | type,
+        flush_bytes: int = _FLUSH_BYTES,
+    ) -> None:
         self.budget = budget
         self.name = name
         self.dtype = np.dtype(dtype)
+        # Appends past the budget wait in memory up to this size: many spools at once (one
+        # per partition of a key space) hold that much each.
+        self.flush_bytes = flush_bytes
         self.size = 0
         # (start, length, array or None): None = on disk at byte offset start * itemsize
         self._chunks: list[tuple[int, int, np.ndarray | None]] = []
@@ -100,7 +111,7 @@ class Spool:
             # heap, and their memory would not go back to the system when they are freed.
             self._small.append(values)
             self._small_size += values.nbytes
-            if self._small_size >= _FLUSH_BYTES:
+            if self._small_size >= self.flush_bytes:
                 self._seal()
         else:
             self._seal()
@@ -112,7 +123,7 @@ class Spool:
             self._pending.append(values)
             self._pending_size += values.nbytes
         self.size += n
-        if self._pending_size >= _FLUSH_BYTES:
+        if self._pending_size >= self.flush_bytes:
             self._flush()
 
     def _seal(self) -> None:
@@ -169,8 +180,9 @@ class Spool:
     def take(self, positions: np.ndarray) -> np.ndarray:
         """Entries at ``positions`` (ascending).
 
-        From disk through a read-only map that lives for this call only: just the pages that
-        hold the entries are read, and they leave the process's memory when it returns.
+        From disk through a read-only map of the file, a block of positions at a time: the
+        pages a block touches are dropped from the process (``MADV_DONTNEED``) before the
+        next one, so reading back costs no more resident memory than one block.
         """
         out = np.empty(len(positions), dtype=self.dtype)
         if not len(positions):
@@ -178,18 +190,27 @@ class Spool:
         chunk_starts = np.array([c[0] for c in self._chunks], dtype=np.int64)
         cut = np.searchsorted(positions, chunk_starts)
         cut = np.append(cut, len(positions))
-        mapped = None
+        on_disk = []
         for k in np.flatnonzero(cut[1:] > cut[:-1]).tolist():
             start, length, arr = self._chunks[k]
             a, b = int(cut[k]), int(cut[k + 1])
             if arr is not None:
                 out[a:b] = arr[positions[a:b] - start]
-                continue
-            if mapped is None:
-                self._file.flush()
-                mapped = np.memmap(self._file, dtype=self.dtype, mode="r")
-            out[a:b] = mapped[positions[a:b] - self._disk_start]
-        del mapped
+            else:
+                on_disk.append((a, b))
+        if on_disk:
+            self._file.flush()
+            with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                if hasattr(mapped, "madvise"):
+                    mapped.madvise(mmap.MADV_RANDOM)
+                values = np.frombuffer(mapped, dtype=self.dtype)
+                for a, b in on_disk:
+                    for lo in range(a, b, _TAKE_BLOCK):
+                        hi = min(b, lo + _TAKE_BLOCK)
+                        out[lo:hi] = values[positions[lo:hi] - self._disk_start]
+                        if hasattr(mapped, "madvise"):
+                            mapped.madvise(mmap.MADV_DONTNEED)
+                del values
         return out
 
     def chunks(self, release: bool = False) -> Iterator[np.ndarray]:

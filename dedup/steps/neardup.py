@@ -89,6 +89,7 @@ _PLAUSIBLE_SLACK = 0.05
 _PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
+_PARTITION_FLUSH_BYTES = 1 << 19  # 128 partition spools wait for 64 MB at most
 log = logging.getLogger(__name__)
 
 
@@ -286,8 +287,9 @@ class NearDuplicates(Step):
         # shingle) keys to partitions of the key space for counting, a fingerprint stays.
         self._store = SetStore(budget, "sets")
         self._number_store = SetStore(budget, "numbers")
-        part_keys = [Spool(budget, f"keys{p}", np.uint64) for p in range(_PARTITIONS)]
-        part_docs = [Spool(budget, f"docs{p}", np.int32) for p in range(_PARTITIONS)]
+        flush = _PARTITION_FLUSH_BYTES
+        part_keys = [Spool(budget, f"keys{p}", np.uint64, flush) for p in range(_PARTITIONS)]
+        part_docs = [Spool(budget, f"docs{p}", np.int32, flush) for p in range(_PARTITIONS)]
         fps = []
         shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle)
         with self._stage("shingle"):
@@ -423,7 +425,7 @@ class NearDuplicates(Step):
         yield
         seconds = time.perf_counter() - start
         self.timings_[name] = self.timings_.get(name, 0.0) + seconds
-        log.debug("neardup %s: %.2f s", name, seconds)
+        log.debug("neardup %s: %.2f s, peak RSS %d MB", name, seconds, _peak_rss() >> 20)
 
     def _sketch_all(self, n: int, budget: Budget) -> None:
         """Content sets (site-common shingles left out) and their signatures, batch by batch.
@@ -559,6 +561,15 @@ class NearDuplicates(Step):
             keeper=self.ids_[k],
             similarity=round(float(self.similarity_[i]), 4),
         )
+
+
+def _peak_rss() -> int:
+    """Largest resident set of this process so far, in bytes (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) -> tuple:
