@@ -80,7 +80,7 @@ MemoryOpt = Annotated[
     ),
 ]
 Workers = Annotated[
-    int, typer.Option("--workers", "-w", help="Processes to use (0 = all cores); same output")
+    int, typer.Option("--workers", "-w", help="Threads to use (0 = all cores); same output")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does")]
