@@ -53,3 +53,14 @@ def test_number_tokens():
     batch = number_batch(["Shr 1.20 dlrs vs 98 cts in 1987", "no figures here"])
     assert len(batch.doc(0)) == 4  # 1, 20, 98, 1987
     assert len(batch.doc(1)) == 0
+
+
+@settings(max_examples=80)
+@given(st.lists(st.text(alphabet="aZqÉéİßΣσ ,.\n0", max_size=40), min_size=1, max_size=6))
+def test_shingles_are_those_of_the_lower_cased_text(texts):
+    # ASCII texts are lower-cased on their bytes, the others by str.lower: same result.
+    for kind, n in (("word", 2), ("char", 3)):
+        mixed = shingle_batch(texts, ngram=n, kind=kind)
+        lowered = shingle_batch([t.lower() for t in texts], ngram=n, kind=kind)
+        assert mixed.hashes.tolist() == lowered.hashes.tolist()
+        assert mixed.offsets.tolist() == lowered.offsets.tolist()

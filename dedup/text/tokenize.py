@@ -19,6 +19,10 @@ for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
 _WORD_BYTE[0x80:] = True  # UTF-8 lead and continuation bytes: letters of other scripts
 
 
+_ASCII_LOWER = np.arange(256, dtype=np.uint8)
+_ASCII_LOWER[ord("A") : ord("Z") + 1] += 32
+
+
 @dataclass(frozen=True)
 class ByteBatch:
     """Lower-cased UTF-8 bytes of several texts joined by a NUL separator.
@@ -37,12 +41,18 @@ class ByteBatch:
 
 def encode_batch(texts: Sequence[str], *, lowercase: bool = True) -> ByteBatch:
     """Join ``texts`` into one byte array (lower-cased, NUL-separated) with their offsets."""
-    parts = [(t.lower() if lowercase else t).encode("utf-8", "replace") for t in texts]
+    # ASCII texts are lower-cased below on the bytes (no GIL held, so worker threads run in
+    # parallel); the others by Python, which knows every script's case.
+    parts = [
+        (t if not lowercase or t.isascii() else t.lower()).encode("utf-8", "replace") for t in texts
+    ]
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     starts = np.zeros(len(parts), dtype=np.int64)
     if len(parts) > 1:
         starts[1:] = np.cumsum(lengths[:-1] + 1)
     data = np.frombuffer(b"\x00".join(parts), dtype=np.uint8)
+    if lowercase:
+        data = _ASCII_LOWER[data]
     return ByteBatch(data=data, starts=starts, ends=starts + lengths)
 
 
