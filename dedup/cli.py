@@ -222,6 +222,7 @@ def clusters(
     memory: MemoryOpt = DEFAULT_MEMORY,
     force: Force = False,
     quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write the near-duplicate cluster of every document: {"id", "cluster", "similarity"}.
 
@@ -230,6 +231,7 @@ def clusters(
 
     Example: dedup clusters pages.jsonl -o clusters.jsonl
     """
+    _logging(verbose, quiet)
     say = _say(quiet)
     start = time.perf_counter()
     with _user_errors():

@@ -36,41 +36,39 @@ def group(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def repeats(values: np.ndarray) -> np.ndarray:
     """True at every entry whose value already occurred at a smaller index.
 
-    Repeats are usually few: one plain sort finds the repeated values, and only the entries
-    holding one of them are ordered by position (a full argsort is several times slower).
+    One plain sort finds the repeated values; only the entries that may hold one of them
+    (a bitmap of low bits says) are grouped again with their positions (an argsort of all
+    entries is several times slower than the sort).
     """
     n = len(values)
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
-    ordered = np.sort(values)
-    same = ordered[1:] == ordered[:-1]
-    n_same = int(np.count_nonzero(same))
-    if n_same == 0:
-        return out
-    if n_same > n // 16 or values.dtype.kind not in "ui":
+    if values.dtype.kind not in "ui":
         out[:] = True
         out[group(values)[1]] = False
+        return out
+    ordered = np.sort(values)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
         return out
     repeated = ordered[1:][same]
     del ordered, same
     repeated = repeated[np.r_[True, repeated[1:] != repeated[:-1]]]  # sorted, distinct
-    # Entries that may hold a repeated value: a bitmap of the values' low bits, then a search.
+    # Entries that may hold a repeated value: a bitmap of the repeated values' low bits.
     bits = int(min(24, max(10, np.ceil(np.log2(16 * len(repeated))))))
     mask = values.dtype.type((1 << bits) - 1)
     bitmap = np.zeros(1 << bits, dtype=bool)
     bitmap[(repeated & mask).astype(np.intp)] = True
     cand = np.flatnonzero(bitmap[(values & mask).astype(np.intp)])
-    sub = values[cand]
-    idx = np.searchsorted(repeated, sub)
-    idx[idx == len(repeated)] = 0
-    hit = repeated[idx] == sub
-    cand, sub = cand[hit], sub[hit]
-    order = np.argsort(sub, kind="stable")  # by value, then by position
-    ordered_sub = sub[order]
-    later = np.zeros(len(order), dtype=bool)
-    later[1:] = ordered_sub[1:] == ordered_sub[:-1]
-    out[cand[order[later]]] = True
+    del bitmap
+    # Group the candidates by value; in each group of two or more, all but the first repeat.
+    order, starts, _ = _runs(values[cand])
+    pos = cand[order]
+    counts = np.diff(np.append(starts, len(cand)))
+    in_group = np.repeat(counts > 1, counts)
+    out[pos[in_group]] = True
+    out[np.minimum.reduceat(pos, starts)[counts > 1]] = False
     return out
 
 

@@ -28,3 +28,20 @@ def test_repeats_and_group_sizes(v):
     assert group_sizes(v, w).tolist() == [
         sum(1 for y, keep in zip(v.tolist(), w, strict=True) if y == x and keep) for x in v.tolist()
     ]
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([np.uint64, np.int64, np.uint32]),
+    st.sampled_from([5_000, 40_000]),
+    st.sampled_from([2**8, 2**16, 2**31]),
+)
+def test_repeats_of_large_arrays_match_first_occurrences(seed, dtype, n, high):
+    """Large arrays take the low-bit prefilter: same answer as numpy's first occurrences."""
+    rng = np.random.default_rng(seed)
+    v = rng.integers(0, high, n).astype(dtype)
+    if dtype is not np.uint32:
+        v[::7] = (v[::7].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)).astype(dtype)
+    expected = np.ones(n, dtype=bool)
+    expected[np.unique(v, return_index=True)[1]] = False
+    assert (repeats(v) == expected).all()

@@ -481,15 +481,23 @@ class NearDuplicates(Step):
         read = (self._number_store if numbers else self._store).gather
         inter = np.zeros(len(pairs), dtype=np.int64)
         cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
+        spans = []
         lo = 0
         while lo < len(pairs):
             base = cost[lo - 1] if lo else 0
             hi = max(lo + 1, int(np.searchsorted(cost, base + VERIFY_BUDGET, side="right")))
-            chunk = pairs[lo:hi]
-            docs = np.unique(chunk)
-            local = np.searchsorted(docs, chunk)
-            inter[lo:hi] = pair_similarity(read(docs), local).intersection
+            spans.append((lo, hi))
             lo = hi
+
+        def overlap(span: tuple[int, int]) -> np.ndarray:
+            chunk = pairs[span[0] : span[1]]
+            docs = np.unique(chunk)
+            return pair_similarity(read(docs), np.searchsorted(docs, chunk)).intersection
+
+        # Chunks on the worker threads: reading back (a map of the file) and sorting hold no
+        # lock, and results land by position, so the output does not depend on the workers.
+        for (lo, hi), part in zip(spans, map_ordered(overlap, spans, self._workers()), strict=True):
+            inter[lo:hi] = part
         return PairSimilarity(
             pairs=pairs,
             intersection=inter,

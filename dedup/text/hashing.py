@@ -95,10 +95,13 @@ class PrefixHash:
         n = len(data)
         self._pow = _powers(_BASE, n + 1)
         self._inv = _powers(_BASE_INV, n + 1)
+        prefix = np.empty(n + 1, dtype=U64)
+        prefix[0] = U64(0)
+        body = prefix[1:]  # filled in place: no temporaries of 8 bytes per input byte
         with np.errstate(over="ignore"):
-            prefix = np.empty(n + 1, dtype=U64)
-            prefix[0] = U64(0)
-            np.cumsum((data.astype(U64) + U64(1)) * self._pow[:n], out=prefix[1:])
+            np.add(data, U64(1), out=body, dtype=U64)
+            np.multiply(body, self._pow[:n], out=body)
+            np.cumsum(body, out=body)
         self._prefix = prefix
 
     def slice_hash(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -123,23 +126,30 @@ def combine_ngrams(
     m = len(token_hashes)
     if m == 0:
         return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)
-    acc = np.zeros(m, dtype=U64)
+    # Sum over the next n tokens whatever document they belong to: only the n-grams inside
+    # one document are kept, and documents shorter than n are summed apart below.
+    acc = np.multiply(token_hashes, _NGRAM_MULT[0], dtype=U64)
+    term = np.empty(m, dtype=U64)
     with np.errstate(over="ignore"):
-        for j in range(min(n, m)):
-            same = np.zeros(m, dtype=bool)
-            same[: m - j] = doc_of_token[j:] == doc_of_token[: m - j]
-            shifted = np.zeros(m, dtype=U64)
-            shifted[: m - j] = token_hashes[j:]
-            acc += np.where(same, shifted, U64(0)) * _NGRAM_MULT[j]
+        for j in range(1, min(n, m)):
+            np.multiply(token_hashes[j:], _NGRAM_MULT[j], out=term[: m - j])
+            acc[: m - j] += term[: m - j]
     full = np.zeros(m, dtype=bool)
     if m >= n:
-        full[: m - n + 1] = doc_of_token[n - 1 :] == doc_of_token[: m - n + 1]
-    # First token of each document shorter than n.
+        np.equal(doc_of_token[n - 1 :], doc_of_token[: m - n + 1], out=full[: m - n + 1])
+    # Documents shorter than n: one shingle of all their tokens, at their first token.
     first = np.ones(m, dtype=bool)
-    first[1:] = doc_of_token[1:] != doc_of_token[:-1]
+    np.not_equal(doc_of_token[1:], doc_of_token[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     lengths = np.diff(np.append(starts, m))
-    short_first = np.zeros(m, dtype=bool)
-    short_first[starts[lengths < n]] = True
-    keep = full | short_first
-    return splitmix64(acc[keep]), doc_of_token[keep]
+    short, short_len = starts[lengths < n], lengths[lengths < n]
+    if len(short):
+        whole = np.zeros(len(short), dtype=U64)
+        with np.errstate(over="ignore"):
+            for j in range(1, n):
+                inside = short_len > j
+                whole[inside] += token_hashes[short[inside] + j] * _NGRAM_MULT[j]
+            whole += token_hashes[short] * _NGRAM_MULT[0]
+        acc[short] = whole
+        full[short] = True
+    return splitmix64(acc[full]), doc_of_token[full]

@@ -90,12 +90,10 @@ def shingles_and_numbers(
     shingles = ShingleBatch(hashes, _offsets(np.bincount(doc_of, minlength=n_docs)))
     nums = _empty(n_docs)
     if numbers and len(starts):
-        # A token holds a digit when the first digit at or after its start lies before its end.
+        # Digits are word bytes: each digit lies in the last token starting at or before it.
         digit_at = np.flatnonzero((batch.data - np.uint8(0x30)) <= np.uint8(9))
-        nxt = np.searchsorted(digit_at, starts)
         has_digit = np.zeros(len(starts), dtype=bool)
-        inside = nxt < len(digit_at)
-        has_digit[inside] = digit_at[nxt[inside]] < ends[inside]
+        has_digit[np.searchsorted(starts, digit_at, side="right") - 1] = True
         counts = np.bincount(doc[has_digit], minlength=n_docs)
         nums = ShingleBatch(token_hash[has_digit], _offsets(counts)).unique()
     return shingles, nums
