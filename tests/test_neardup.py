@@ -208,3 +208,27 @@ def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):
         assert list(nd.cluster_rows()) == list(default.cluster_rows())
     with pytest.raises(ConfigError, match="memory"):
         NearDuplicates(memory="lots").fit(sample_docs)
+
+
+@pytest.mark.parametrize("with_sites", [False, True])
+def test_site_common_shingles_match_a_direct_count(sample_docs, with_sites):
+    """Counting only the keys of heavy buckets finds exactly the common shingles that
+    counting every (site, shingle) key finds, with and without sites."""
+    from dedup.sketch.common import common_mask
+    from dedup.text.shingle import shingle_batch
+
+    footer = "\nSubscribe to our weekly newsletter for the latest stories from the newsroom team"
+    docs = []
+    for i, d in enumerate(sample_docs):
+        doc = {"id": d["id"], "text": d["text"] + (footer if i % 2 else "")}
+        if with_sites:
+            doc["site"] = f"site{i % 3}"
+        docs.append(doc)
+    nd = NearDuplicates(n_jobs=1).fit(docs)
+    full = shingle_batch([d["text"] for d in docs]).unique()
+    site = nd.sites_
+    unknown = None if with_sites else 0
+    common = common_mask(full, site, unknown_site=unknown)
+    share = np.bincount(full.doc_ids()[common], minlength=full.n_docs) / np.diff(full.offsets)
+    assert (share[1::2] > 0).all()  # the footer is common wherever it is
+    np.testing.assert_allclose(nd.common_share_, share)

@@ -11,11 +11,13 @@ document (see :func:`dedup.sketch.cluster.choose_keepers`).
 The input is read once. Worker threads shingle and hash batches of documents; each
 document's set and number tokens go to stores (:mod:`dedup.sketch.store`) that stay in memory
 up to the ``memory`` budget and spill to a work directory beyond it, and its (site, shingle)
-keys to 64 partitions of the key space, counted one at a time for the site-common shingles.
-Signatures come from a second pass over the stored sets, also on the workers; only the sets
-of candidate pairs are read back for exact verification. Memory is then bounded by the budget
-plus the signatures and a few numbers per document, and the output does not depend on the
-budget or the workers.
+keys are counted per 1/65536 of the key space. A key is site-common only if its bucket reaches
+the least count that makes one common; only the keys of such buckets are counted exactly,
+from the stored sets, 1/64 of the key space at a time (in a corpus without sites, where a
+shingle must be on 5 % of all documents, usually none). Signatures come from a further pass
+over the stored sets, also on the workers; only the sets of candidate pairs are read back for
+exact verification. Memory is then bounded by the budget plus the signatures and a few numbers
+per document, and the output does not depend on the budget or the workers.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ _PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
 _PARTITION_FLUSH_BYTES = 1 << 19  # 128 partition spools wait for 64 MB at most
+_BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
 log = logging.getLogger(__name__)
 
 
@@ -284,30 +287,20 @@ class NearDuplicates(Step):
 
         self.timings_: dict[str, float] = {}
         # Pass over the input: each document's set and numbers go to stores, its (site,
-        # shingle) keys to partitions of the key space for counting, a fingerprint stays.
+        # shingle) keys are counted per bucket of the key space, a fingerprint stays.
         self._store = SetStore(budget, "sets")
         self._number_store = SetStore(budget, "numbers")
-        flush = _PARTITION_FLUSH_BYTES
-        part_keys = [Spool(budget, f"keys{p}", np.uint64, flush) for p in range(_PARTITIONS)]
-        part_docs = [Spool(budget, f"docs{p}", np.int32, flush) for p in range(_PARTITIONS)]
         fps = []
+        buckets = np.zeros(1 << _BUCKET_BITS, dtype=np.int64)
         shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle)
         with self._stage("shingle"):
-            lo = 0
-            for full, numbers, fp, keys, kdocs, counts in map_ordered(
+            for full, numbers, fp, counts in map_ordered(
                 shingler, texts_of(batched(records, BATCH_CHARS)), self._workers()
             ):
                 self._store.append(full)
                 self._number_store.append(numbers)
                 fps.append(fp)
-                kdocs += lo
-                bounds = np.concatenate(([0], np.cumsum(counts)))
-                for p in np.flatnonzero(counts).tolist():
-                    part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
-                    part_docs[p].append(kdocs[bounds[p] : bounds[p + 1]])
-                lo += full.n_docs
-            for spool in (*part_keys, *part_docs):
-                spool.finish()
+                buckets += counts
             self._store.finish()
             self._number_store.finish()
         self.ids_ = ids
@@ -326,17 +319,11 @@ class NearDuplicates(Step):
                 min_docs=self.common_min_docs,
                 unknown_site=self._site_codes.get(None),
             )
-            found = []
-            for keys_spool, docs_spool in zip(part_keys, part_docs, strict=True):
-                keys = np.concatenate([np.empty(0, np.uint64), *keys_spool.chunks(release=True)])
-                kdocs = np.concatenate([np.empty(0, np.int32), *docs_spool.chunks(release=True)])
-                keys_spool.close()
-                docs_spool.close()
-                found.append(common_keys(keys, kdocs, self.sites_, distinct, limit))
-                del keys, kdocs
-            # Partitions are ranges of the key space in order: the result is sorted.
-            self._common = np.concatenate([np.empty(0, np.uint64), *found])
-            del found
+            present = np.bincount(self.sites_, minlength=len(limit)) > 0
+            least = int(limit[present].min()) if present.any() else 0
+            # A key is common only if its bucket holds at least the least site limit.
+            heavy = buckets >= max(least, 1)
+            self._common = self._common_keys(heavy, distinct, limit, budget)
         with self._stage("sketch"):
             self._sketch_all(n, budget)
         with self._stage("candidates"):
@@ -374,6 +361,43 @@ class NearDuplicates(Step):
         self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
         self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         del self._common, self._content_fp
+
+    def _common_keys(
+        self, heavy: np.ndarray, distinct: np.ndarray, limit: np.ndarray, budget: Budget
+    ) -> np.ndarray:
+        """The sorted site-common ``(site, shingle)`` keys, counted exactly from the stored
+        sets for the keys of ``heavy`` buckets only, a partition of the key space at a time."""
+        if not heavy.any():
+            return np.empty(0, np.uint64)
+        flush = _PARTITION_FLUSH_BYTES
+        part_keys = [Spool(budget, f"keys{p}", np.uint64, flush) for p in range(_PARTITIONS)]
+        part_docs = [Spool(budget, f"docs{p}", np.int32, flush) for p in range(_PARTITIONS)]
+        los = []
+
+        def items() -> Iterator[tuple[ShingleBatch, np.ndarray]]:
+            for lo, full in self._store.batches():
+                los.append(lo)
+                yield full, self.sites_[lo : lo + full.n_docs]
+
+        keyer = partial(_heavy_part, heavy=heavy)
+        for k, (keys, kdocs, counts) in enumerate(map_ordered(keyer, items(), self._workers())):
+            kdocs += los[k]
+            bounds = np.concatenate(([0], np.cumsum(counts)))
+            for p in np.flatnonzero(counts).tolist():
+                part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
+                part_docs[p].append(kdocs[bounds[p] : bounds[p + 1]])
+        found = []
+        for keys_spool, docs_spool in zip(part_keys, part_docs, strict=True):
+            keys_spool.finish()
+            docs_spool.finish()
+            keys = np.concatenate([np.empty(0, np.uint64), *keys_spool.chunks(release=True)])
+            kdocs = np.concatenate([np.empty(0, np.int32), *docs_spool.chunks(release=True)])
+            keys_spool.close()
+            docs_spool.close()
+            found.append(common_keys(keys, kdocs, self.sites_, distinct, limit))
+            del keys, kdocs
+        # Partitions are ranges of the key space in order: the result is sorted.
+        return np.concatenate([np.empty(0, np.uint64), *found])
 
     def _plausible(self, pairs: np.ndarray) -> np.ndarray:
         """False for candidates whose signatures put them far below every threshold.
@@ -582,17 +606,30 @@ def _peak_rss() -> int:
 
 def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) -> tuple:
     """One batch of documents (runs on the worker threads): unique shingles, numbers, set
-    fingerprints, and the (site, shingle) keys ordered by partition of the key space."""
+    fingerprints, and how many of the (site, shingle) keys fall in each bucket."""
     texts, site = item
     shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
     full = shingles.unique()
     del shingles
+    keys = salted(full.hashes, site[full.doc_ids()])
+    counts = np.bincount(
+        (keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp), minlength=1 << _BUCKET_BITS
+    )
+    return full, numbers, set_fingerprints(full), counts
+
+
+def _heavy_part(item: tuple[ShingleBatch, np.ndarray], *, heavy: np.ndarray) -> tuple:
+    """The (site, shingle) keys of one stored batch that fall in ``heavy`` buckets, with their
+    documents, ordered by partition of the key space, and the count per partition."""
+    full, site = item
     doc = full.doc_ids()
     keys = salted(full.hashes, site[doc])
+    sel = heavy[(keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)]
+    keys, doc = keys[sel], doc[sel]
     part = (keys >> np.uint64(64 - _PARTITION_BITS)).astype(np.int16)
     order = np.argsort(part, kind="stable")
     counts = np.bincount(part, minlength=_PARTITIONS)
-    return full, numbers, set_fingerprints(full), keys[order], doc[order].astype(np.int32), counts
+    return keys[order], doc[order].astype(np.int32), counts
 
 
 def _content_part(
