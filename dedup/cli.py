@@ -76,7 +76,8 @@ MemoryOpt = Annotated[
     str,
     typer.Option(
         "--memory",
-        help="Memory budget of the near-duplicate index (512M, 2G, none); beyond it, spill to disk",
+        help="Memory budget of the near-duplicate index and of the boilerplate counts "
+        "(512M, 2G, none); beyond it, spill to disk",
     ),
 ]
 Workers = Annotated[
@@ -347,6 +348,7 @@ def clean(
             SiteBoilerplate.name: SiteBoilerplate(
                 model=str(boilerplate_model) if boilerplate_model else "default",
                 fraction=boilerplate_fraction,
+                memory=_memory(memory),
             ),
         }
         built = [configured.get(name, name) for name in names]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -274,3 +275,41 @@ def test_cleaner_removes_boilerplate_and_rebuilds(seed_texts, articles):
     for result in results:
         record = [r.to_dict() for r in result.removals]
         assert rebuild_text(result.text, record) == result.record.text
+
+
+def test_counts_spilled_by_site_equal_counts_in_memory(tmp_path):
+    """Past the memory budget pages wait on disk grouped by site: same indexes, same
+    removals, and the work directory is gone afterwards."""
+    rows = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    pages = Counter(r["site"] for r in rows)
+    rows = [r for r in rows if pages[r["site"]] >= 3][:400]
+    docs = [{"id": r["id"], "text": r["text"], "site": r["site"]} for r in rows]
+    whole = SiteBoilerplate(memory=None).fit(docs)
+    spilled = SiteBoilerplate(memory=200_000, workdir=str(tmp_path)).fit(docs)
+    assert spilled.spilled_ and not whole.spilled_
+    assert list(tmp_path.iterdir()) == []
+    assert set(whole.sites_) == set(spilled.sites_)
+    assert sum(i.n_pages > 1 for i in whole.sites_.values()) >= 5
+    for site, index in whole.sites_.items():
+        other = spilled.sites_[site]
+        assert index.n_pages == other.n_pages
+        for part in ("ngrams", "blocks", "fuzzy", "prefixes"):
+            a, b = getattr(index, part), getattr(other, part)
+            assert np.array_equal(a.keys, b.keys) and np.array_equal(a.counts, b.counts)
+    assert np.array_equal(whole.corpus_.keys, spilled.corpus_.keys)
+    assert np.array_equal(whole.corpus_.counts, spilled.corpus_.counts)
+    for r in rows[:60]:
+        record = Record(id=r["id"], text=r["text"], site=r["site"])
+        assert whole.decide(record) == spilled.decide(record)
+
+
+def test_site_counter_spills_only_past_its_budget(seed_texts):
+    words = (seed_texts["000"] + " " + seed_texts["002"]).split()
+    stories = [" ".join(words[k * 40 : k * 40 + 40]) for k in range(5)]
+    pages = [split_page(f"Menu Home News\n{story}\nShare this story") for story in stories]
+    roomy, tight = SiteCounter(memory=None), SiteCounter(memory=1)
+    for page in pages:
+        roomy.add("a.example", page)
+        tight.add("a.example", page)
+    assert not roomy.spilled and tight.spilled
+    assert roomy.finish()[0]["a.example"].n_pages == tight.finish()[0]["a.example"].n_pages == 5

@@ -5,13 +5,19 @@ A page is added once per site (pages with the same tokens count once), and versi
 article (near-duplicate pages, :func:`articles`) count as one page: a page crawled twice does
 not turn its article into a template. ``finish`` turns the collected keys into sorted
 count tables and keeps only keys seen on two pages or more, so what stays in memory after a
-site is finished is its repeated text alone.
+site is finished is its repeated text alone. Past a memory budget, pages wait on disk,
+grouped by site, and sites are finished a group at a time.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import BinaryIO
 
 import numpy as np
 
@@ -19,6 +25,7 @@ from dedup.boilerplate.pages import Page
 from dedup.sketch.cluster import components
 from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
 from dedup.sketch.minhash import oph_signatures
+from dedup.sketch.store import Budget
 from dedup.sketch.verify import pair_similarity
 from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch, shingle_batch
@@ -32,6 +39,7 @@ ARTICLE_THRESHOLD = 0.5  # 3-gram Jaccard (template left out) of two versions of
 ARTICLE_LSH_THRESHOLD = 0.3
 ARTICLE_NUM_PERM = 64
 SEED = 1
+_PARTS = 64  # files the pages are spread over, by site, once the memory budget is spent
 
 
 @dataclass(frozen=True)
@@ -163,51 +171,141 @@ def fuzzy_counts(
     return Counts(distinct[linked], counts[linked].astype(np.int32))
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """What one page adds to its site's counts."""
+
+    fingerprint: int
+    ngrams: np.ndarray
+    blocks: np.ndarray
+    prefixes: np.ndarray
+    texts: list[tuple[int, str]]  # (block key, normalized text) of blocks short enough to fuzz
+
+    @staticmethod
+    def of(page: Page) -> _Entry:
+        keys = page.block_keys
+        prefixes = page.prefix_keys.ravel()
+        sizes = np.diff(page.block_tokens)
+        short = np.flatnonzero((keys != 0) & (sizes <= FUZZY_MAX_TOKENS)).tolist()
+        return _Entry(
+            fingerprint=page.fingerprint,
+            ngrams=np.unique(page.ngram_keys),
+            blocks=np.unique(keys[keys != 0]),
+            prefixes=np.unique(prefixes[prefixes != 0]),
+            texts=[(int(keys[b]), page.normalized[b]) for b in short],
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """About the memory the entry holds (arrays, strings and object overhead)."""
+        arrays = self.ngrams.nbytes + self.blocks.nbytes + self.prefixes.nbytes
+        return 400 + arrays + sum(100 + len(t) for _, t in self.texts)
+
+
+def site_index(entries: list[_Entry]) -> tuple[SiteIndex, np.ndarray | None]:
+    """The :class:`SiteIndex` of one site's pages, and its distinct block keys (for the corpus
+    counts). A page with the same tokens as an earlier one is left out."""
+    c = _Collecting()
+    for e in entries:
+        if e.fingerprint in c.fingerprints:
+            continue
+        c.fingerprints.add(e.fingerprint)
+        c.ngrams.append(e.ngrams)
+        c.blocks.append(e.blocks)
+        c.prefixes.append(e.prefixes)
+        for key, text in e.texts:
+            c.texts.setdefault(key, text)
+    blocks = np.unique(np.concatenate(c.blocks)) if c.blocks else None
+    article = articles(c.ngrams)
+    n_articles = len(np.unique(article))
+    if n_articles < 2:
+        return SiteIndex(1, Counts.empty(), Counts.empty(), Counts.empty(), Counts.empty()), blocks
+    index = SiteIndex(
+        n_pages=n_articles,
+        ngrams=page_counts(c.ngrams, article=article),
+        blocks=page_counts(c.blocks, article=article),
+        fuzzy=fuzzy_counts(c.blocks, c.texts, article),
+        prefixes=page_counts(c.prefixes, article=article),
+    )
+    return index, blocks
+
+
 class SiteCounter:
     """Collects pages site by site, then builds a :class:`SiteIndex` per site.
+
+    What a page adds is kept in memory up to ``memory`` bytes; past that, every page goes to
+    one of ``_PARTS`` files of a work directory chosen by its site, and :meth:`finish` builds
+    the sites one file at a time: memory is bounded by the largest site (or a file's share of
+    the corpus), not by the corpus. The counts do not depend on the budget.
 
     ``corpus_`` after :meth:`finish` counts, for every normalized block, the distinct sites
     that carry it (text shared by many sites: ``Skip to content``, ``Share this``).
     """
 
-    def __init__(self) -> None:
-        self._sites: dict[str | None, _Collecting] = {}
+    def __init__(self, memory: int | None = None, workdir: str | os.PathLike | None = None) -> None:
+        self._pages: dict[str | None, list[_Entry]] = {}
+        self._left = float("inf") if memory is None else memory
+        self._budget = Budget(None, workdir)
+        self._files: list[BinaryIO] | None = None
 
     def add(self, site: str | None, page: Page) -> None:
         """Count ``page`` as a page of ``site`` (a second page with the same tokens is ignored)."""
-        c = self._sites.setdefault(site, _Collecting())
-        if page.fingerprint in c.fingerprints:
+        entry = _Entry.of(page)
+        if self._files is not None:
+            pickle.dump((site, entry), self._files[_part(site)], pickle.HIGHEST_PROTOCOL)
             return
-        c.fingerprints.add(page.fingerprint)
-        c.ngrams.append(np.unique(page.ngram_keys))
-        keys = page.block_keys
-        c.blocks.append(np.unique(keys[keys != 0]))
-        prefixes = page.prefix_keys.ravel()
-        c.prefixes.append(np.unique(prefixes[prefixes != 0]))
-        sizes = np.diff(page.block_tokens)
-        for b in np.flatnonzero((keys != 0) & (sizes <= FUZZY_MAX_TOKENS)).tolist():
-            c.texts.setdefault(int(keys[b]), page.normalized[b])
+        self._pages.setdefault(site, []).append(entry)
+        self._left -= entry.nbytes
+        if self._left < 0:
+            self._spill()
+
+    @property
+    def spilled(self) -> bool:
+        return self._files is not None
+
+    def _spill(self) -> None:
+        self._files = [open(self._budget.path(f"site{p}"), "w+b") for p in range(_PARTS)]  # noqa: SIM115
+        for site, entries in self._pages.items():
+            for entry in entries:
+                pickle.dump((site, entry), self._files[_part(site)], pickle.HIGHEST_PROTOCOL)
+        self._pages = {}
+
+    def _groups(self) -> Iterator[dict[str | None, list[_Entry]]]:
+        """Pages by site, all at once (in memory) or a partition file at a time."""
+        if self._files is None:
+            yield self._pages
+            return
+        for f in self._files:
+            f.seek(0)
+            group: dict[str | None, list[_Entry]] = {}
+            while True:
+                try:
+                    site, entry = pickle.load(f)
+                except EOFError:
+                    break
+                group.setdefault(site, []).append(entry)
+            yield group
 
     def finish(self) -> tuple[dict[str | None, SiteIndex], Counts]:
         """Count every site's repeats; return the per-site indexes and the corpus counts."""
         sites: dict[str | None, SiteIndex] = {}
         per_site_blocks: list[np.ndarray] = []
-        for site, c in self._sites.items():
-            per_site_blocks.append(np.unique(np.concatenate(c.blocks)) if c.blocks else None)
-            article = articles(c.ngrams)
-            n_articles = len(np.unique(article))
-            if n_articles < 2:
-                sites[site] = SiteIndex(
-                    1, Counts.empty(), Counts.empty(), Counts.empty(), Counts.empty()
-                )
-                continue
-            sites[site] = SiteIndex(
-                n_pages=n_articles,
-                ngrams=page_counts(c.ngrams, article=article),
-                blocks=page_counts(c.blocks, article=article),
-                fuzzy=fuzzy_counts(c.blocks, c.texts, article),
-                prefixes=page_counts(c.prefixes, article=article),
-            )
-        self._sites = {}
-        corpus = page_counts([b for b in per_site_blocks if b is not None])
-        return sites, corpus
+        try:
+            for group in self._groups():
+                for site, entries in group.items():
+                    sites[site], blocks = site_index(entries)
+                    if blocks is not None:
+                        per_site_blocks.append(blocks)
+                del group
+        finally:
+            self._pages = {}
+            for f in self._files or []:
+                f.close()
+            self._files = None
+            self._budget.close()
+        return sites, page_counts(per_site_blocks)
+
+
+def _part(site: str | None) -> int:
+    """The partition file of ``site``: a stable hash (the same in every process)."""
+    return 0 if site is None else zlib.crc32(site.encode("utf-8", "replace")) % _PARTS

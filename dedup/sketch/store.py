@@ -23,6 +23,7 @@ import numpy as np
 from dedup.groups import ranges
 from dedup.text.shingle import ShingleBatch
 
+DEFAULT_MEMORY = "512M"  # budget of a fit's stores (near-duplicates, site boilerplate counts)
 _FLUSH_BYTES = 4 << 20  # pending appends written in pieces of about this size
 _TAKE_BLOCK = 1 << 18  # positions read back from disk per block (see Spool.take)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}

@@ -31,6 +31,7 @@ from dedup.io.records import (
     Record,
     as_records,
 )
+from dedup.sketch.store import DEFAULT_MEMORY, parse_memory
 from dedup.steps.base import Drop, Removal, Step
 
 REASON = "site boilerplate"
@@ -53,6 +54,12 @@ class SiteBoilerplate(Step):
         pages of its site is boilerplate whatever the classifier says; > 1 turns this off.
     min_pages : int, default=4
         The ``fraction`` rule applies to sites with at least this many distinct pages.
+    memory : int, str or None, default="512M"
+        Memory for the pages' keys while counting; beyond it, they wait on disk grouped by
+        site and sites are counted a group at a time (memory then follows the largest site).
+        None: no limit.
+    workdir : path or None
+        Where the work directory goes (the system's temporary directory by default).
 
     Attributes
     ----------
@@ -61,6 +68,8 @@ class SiteBoilerplate(Step):
     corpus_ : Counts
         Per normalized block, the number of sites that carry it.
     model_ : BoilerplateModel or None
+    spilled_ : bool
+        Whether the pages' keys went over the ``memory`` budget and waited on disk.
     """
 
     name = "boilerplate"
@@ -72,6 +81,8 @@ class SiteBoilerplate(Step):
         threshold: float | None = None,
         fraction: float = DEFAULT_FRACTION,
         min_pages: int = DEFAULT_MIN_PAGES,
+        memory: int | str | None = DEFAULT_MEMORY,
+        workdir: str | None = None,
         text_field: str = DEFAULT_TEXT_FIELD,
         id_field: str = DEFAULT_ID_FIELD,
         site_field: str = DEFAULT_SITE_FIELD,
@@ -80,6 +91,8 @@ class SiteBoilerplate(Step):
         self.threshold = threshold
         self.fraction = fraction
         self.min_pages = min_pages
+        self.memory = memory
+        self.workdir = workdir
         self.text_field = text_field
         self.id_field = id_field
         self.site_field = site_field
@@ -91,6 +104,10 @@ class SiteBoilerplate(Step):
             raise ConfigError(f"fraction must be positive, got {self.fraction}")
         if self.min_pages < 2:
             raise ConfigError(f"min_pages must be at least 2, got {self.min_pages}")
+        try:
+            parse_memory(self.memory)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
 
     def fit(self, docs: Any, y: None = None) -> SiteBoilerplate:
         """Count what every site of ``docs`` repeats across its pages; return ``self``."""
@@ -101,12 +118,13 @@ class SiteBoilerplate(Step):
             self.model_ = self.model
         else:
             self.model_ = BoilerplateModel.load(None if self.model == "default" else self.model)
-        counter = SiteCounter()
+        counter = SiteCounter(parse_memory(self.memory), self.workdir)
         records = as_records(
             docs, text_field=self.text_field, id_field=self.id_field, site_field=self.site_field
         )
         for record in records:
             counter.add(record.site, split_page(record.text))
+        self.spilled_ = counter.spilled
         self.sites_, self.corpus_ = counter.finish()
         return self
 

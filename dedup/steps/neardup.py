@@ -59,7 +59,7 @@ from dedup.sketch.minhash import (
     permutations,
     signatures,
 )
-from dedup.sketch.store import Budget, SetStore, Spool, parse_memory
+from dedup.sketch.store import DEFAULT_MEMORY, Budget, SetStore, Spool, parse_memory
 from dedup.sketch.verify import PairSimilarity, pair_similarity
 from dedup.steps.base import Drop, Removal, Step
 from dedup.text.hashing import salted
@@ -84,7 +84,6 @@ BATCH_CHARS = 1 << 20  # characters of text shingled per batch (bounds the tempo
 REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
-DEFAULT_MEMORY = "512M"
 VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at once
 _PLAUSIBLE_SD = 5.0  # candidates this far below every threshold are not read back
 _PLAUSIBLE_SLACK = 0.05
