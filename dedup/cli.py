@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -120,6 +121,13 @@ def main(
     ] = None,
 ) -> None:
     """Near-duplicate and boilerplate detection for scraped text corpora."""
+    # A polite kill (SIGTERM) ends a run like Ctrl-C: temporary outputs and work directories
+    # are removed on the way out.
+    signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _fail(message: str) -> None:

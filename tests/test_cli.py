@@ -138,3 +138,39 @@ def test_memory_budget_changes_nothing_and_bad_values_fail(tmp_path):
         app, ["clusters", str(SAMPLE), "-o", str(tmp_path / "x.jsonl"), "--memory", "lots"]
     )
     assert result.exit_code == 2 and "--memory" in result.output
+
+
+def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs):
+    """A killed run (SIGTERM) says so, exits 2, and leaves no output and no work directory."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = tmp_path / "big.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for k in range(300):
+            for d in sample_docs:
+                text = f"{d['text']}\nCopy {k} of {d['id']}."
+                fh.write(json.dumps({"id": f"{d['id']}-{k}", "text": text}) + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-c", "from dedup.cli import app; app()", "clusters", str(corpus)]
+    proc = subprocess.Popen(
+        [*cmd, "-o", str(out), "--memory", "1K", "-q"],
+        env={**os.environ, "TMPDIR": str(work)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(work.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "interrupted" in err
+    assert not out.exists()
+    assert list(work.iterdir()) == []
