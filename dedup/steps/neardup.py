@@ -371,15 +371,10 @@ class NearDuplicates(Step):
         flush = _PARTITION_FLUSH_BYTES
         part_keys = [Spool(budget, f"keys{p}", np.uint64, flush) for p in range(_PARTITIONS)]
         part_docs = [Spool(budget, f"docs{p}", np.int32, flush) for p in range(_PARTITIONS)]
-        los = []
-
-        def items() -> Iterator[tuple[ShingleBatch, np.ndarray]]:
-            for lo, full in self._store.batches():
-                los.append(lo)
-                yield full, self.sites_[lo : lo + full.n_docs]
-
+        los: list[int] = []
         keyer = partial(_heavy_part, heavy=heavy)
-        for k, (keys, kdocs, counts) in enumerate(map_ordered(keyer, items(), self._workers())):
+        parts = map_ordered(keyer, self._stored_batches(los), self._workers())
+        for k, (keys, kdocs, counts) in enumerate(parts):
             kdocs += los[k]
             bounds = np.concatenate(([0], np.cumsum(counts)))
             for p in np.flatnonzero(counts).tolist():
@@ -397,6 +392,13 @@ class NearDuplicates(Step):
             del keys, kdocs
         # Partitions are ranges of the key space in order: the result is sorted.
         return np.concatenate([np.empty(0, np.uint64), *found])
+
+    def _stored_batches(self, los: list[int]) -> Iterator[tuple[ShingleBatch, np.ndarray]]:
+        """The stored sets a batch at a time with their documents' sites; the index of each
+        batch's first document is appended to ``los`` as it goes."""
+        for lo, full in self._store.batches():
+            los.append(lo)
+            yield full, self.sites_[lo : lo + full.n_docs]
 
     def _plausible(self, pairs: np.ndarray) -> np.ndarray:
         """False for candidates whose signatures put them far below every threshold.
@@ -471,16 +473,10 @@ class NearDuplicates(Step):
             seed=self.seed,
             sketch=self.sketch,
         )
-        los = []
-
-        def items() -> Iterator[tuple[ShingleBatch, np.ndarray]]:
-            for lo, full in self._store.batches():
-                los.append(lo)
-                yield full, self.sites_[lo : lo + full.n_docs]
-
+        los: list[int] = []
         trimmed = len(self._common) > 0
         content = SetStore(budget, "content") if trimmed else self._store
-        results = map_ordered(sketcher, items(), self._workers())
+        results = map_ordered(sketcher, self._stored_batches(los), self._workers())
         for k, (sets, sigs, mode, share, fp) in enumerate(results):
             lo, hi = los[k], los[k] + len(mode)
             sizes = np.diff(sets.offsets)
@@ -610,7 +606,7 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
     shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
     full = shingles.unique()
     del shingles
-    keys = salted(full.hashes, site[full.doc_ids()])
+    keys, _ = _site_keys(full, site)
     counts = np.bincount(
         (keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp), minlength=1 << _BUCKET_BITS
     )
@@ -620,9 +616,7 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
 def _heavy_part(item: tuple[ShingleBatch, np.ndarray], *, heavy: np.ndarray) -> tuple:
     """The (site, shingle) keys of one stored batch that fall in ``heavy`` buckets, with their
     documents, ordered by partition of the key space, and the count per partition."""
-    full, site = item
-    doc = full.doc_ids()
-    keys = salted(full.hashes, site[doc])
+    keys, doc = _site_keys(*item)
     sel = heavy[(keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)]
     keys, doc = keys[sel], doc[sel]
     part = (keys >> np.uint64(64 - _PARTITION_BITS)).astype(np.int16)
@@ -643,15 +637,15 @@ def _content_part(
 ) -> tuple:
     """Content sets of one batch and their signatures (runs on the worker threads)."""
     full, site = item
-    doc = full.doc_ids()
     n = full.n_docs
+    full_size = np.diff(full.offsets)
     if len(common):
-        is_common = is_member(salted(full.hashes, site[doc]), common)
+        keys, doc = _site_keys(full, site)
+        is_common = is_member(keys, common)
         content_size = np.bincount(doc[~is_common], minlength=n)
     else:
-        is_common = None
-        content_size = np.diff(full.offsets)
-    full_size = np.diff(full.offsets)
+        is_common = doc = None
+        content_size = full_size
     mode = (content_size >= min_content) & (content_size >= min_content_share * full_size)
     sets = full if is_common is None else full.select(~(is_common & mode[doc]))
     sigs = np.empty((n, num_perm), dtype=np.uint32)
@@ -664,6 +658,13 @@ def _content_part(
             sigs[lo : lo + part.n_docs] = signatures(part, perms)
     share = 1.0 - content_size / np.maximum(full_size, 1)
     return sets, sigs, mode, share, set_fingerprints(sets)
+
+
+def _site_keys(sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One key per (site, shingle) entry of ``sets`` (``site``: per document), and the
+    document of each entry."""
+    doc = sets.doc_ids()
+    return salted(sets.hashes, site[doc]), doc
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:
