@@ -244,8 +244,7 @@ class SiteCounter:
 
     def __init__(self, memory: int | None = None, workdir: str | os.PathLike | None = None) -> None:
         self._pages: dict[str | None, list[_Entry]] = {}
-        self._left = float("inf") if memory is None else memory
-        self._budget = Budget(None, workdir)
+        self._budget = Budget(memory, workdir)
         self._files: list[BinaryIO] | None = None
 
     def add(self, site: str | None, page: Page) -> None:
@@ -255,8 +254,7 @@ class SiteCounter:
             pickle.dump((site, entry), self._files[_part(site)], pickle.HIGHEST_PROTOCOL)
             return
         self._pages.setdefault(site, []).append(entry)
-        self._left -= entry.nbytes
-        if self._left < 0:
+        if not self._budget.take(entry.nbytes):
             self._spill()
 
     @property

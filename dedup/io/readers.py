@@ -30,9 +30,7 @@ ON_ERROR = ("raise", "skip")
 DEFAULT_MAX_CHARS = 16_000_000  # longer "documents" are dumps, not pages: refused, not hashed
 TEXT_SUFFIXES = (".txt",)
 _BAD = object()  # a line that is not JSON (already reported)
-
-
-_READ_BUFFER = 1 << 20
+_READ_BUFFER = 1 << 20  # bytes read at once: JSONL lines of a few KB take one read, not several
 
 
 def _maybe_big_int(value: object) -> bool:
@@ -49,7 +47,6 @@ class ReadStats:
 
 def open_binary(path: Path) -> IO[bytes]:
     """Open ``path`` for reading bytes, decompressing ``.gz``/``.zst`` by extension."""
-    # Large buffers: documents of a few KB would otherwise cost several reads per line.
     if path.suffix == ".gz":
         return io.BufferedReader(gzip.open(path, "rb"), buffer_size=_READ_BUFFER)
     if path.suffix == ".zst":
