@@ -313,3 +313,22 @@ def test_site_counter_spills_only_past_its_budget(seed_texts):
         tight.add("a.example", page)
     assert not roomy.spilled and tight.spilled
     assert roomy.finish()[0]["a.example"].n_pages == tight.finish()[0]["a.example"].n_pages == 5
+
+
+def test_title_features_find_the_headline_the_first_line_carries():
+    """A scraped page opens with its document title; the article's headline repeats it, the
+    section kicker and the related headlines do not (a real dev page of theguardian.com)."""
+    from dedup.boilerplate.features import NAMES, _title
+
+    rows = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    row = next(r for r in rows if (r.get("url") or "").endswith("consumer-lending-soars-debt"))
+    page = split_page(row["text"])
+    lines = [row["text"][s:e] for s, e in page.blocks.tolist()]
+    title = _title(page)
+    assert lines[0].startswith("Consumer lending soars |")
+    assert title[0].tolist() == [-1.0, -1.0]
+    head = lines.index("Consumer lending soars")
+    assert title[head].tolist() == [1.0, 1.0]
+    assert title[lines.index("Mortgage lending figures"), 1] == 0.0
+    assert title[head + 1].tolist() == [0.0, 0.0]  # the standfirst shares no title word
+    assert {"title_cover", "title_run", "title_run@-1"} <= set(NAMES)

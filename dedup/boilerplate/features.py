@@ -1,10 +1,11 @@
 """Features of every block of a page, for the boilerplate classifier.
 
-Three kinds: the block's own shape (length, stop-word, punctuation, digit and capital ratios,
+Four kinds: the block's own shape (length, stop-word, punctuation, digit and capital ratios,
 sentence ending, words learned to mark boilerplate), where it stands (index from the top and
-the bottom, how much article-like text lies before and after it), and what the site repeats
-(the block on other pages exactly or with small changes, its first words, the word 3-grams
-it is made of, and how many other sites carry it). The same for the two blocks before and
+the bottom, how much article-like text lies before and after it), what the site repeats (the
+block on other pages exactly or with small changes, its first words, the word 3-grams it is
+made of, and how many other sites carry it), and how much of it the page's first line (the
+document title) holds. The same for the two blocks before and
 after, and averages over a window. A second pass adds the neighbours' predicted scores.
 """
 
@@ -62,6 +63,7 @@ ANCHOR = [
     "log_before_main",
     "log_after_main",
 ]
+TITLE = ["title_cover", "title_run"]
 PAGE = ["log_blocks", "log_page_tokens", "one_line", "log_site_pages"]
 NEIGHBOUR_OF = [
     "log_tokens",
@@ -70,10 +72,11 @@ NEIGHBOUR_OF = [
     "lex_mean",
     "exact_frac",
     "ngram_cover_mean",
+    "title_run",
 ]
 WINDOW_OF = ["log_tokens", "stop_ratio", "ngram_cover_mean", "lex_mean"]
 
-BASE = OWN + REPEAT + PLACE + ANCHOR + PAGE
+BASE = OWN + REPEAT + PLACE + ANCHOR + TITLE + PAGE
 NAMES = (
     BASE
     + [f"{n}@{d:+d}" for d in NEIGHBOURS for n in NEIGHBOUR_OF]
@@ -260,6 +263,30 @@ def _anchors(own: np.ndarray, repeat: np.ndarray, n_pages: int) -> np.ndarray:
     )
 
 
+def _title(page: Page) -> np.ndarray:
+    """How much of every block the page's first line holds (columns ``TITLE``): scraped pages
+    open with the document title (``Consumer lending soars | Business | guardian.co.uk``),
+    and the article's headline repeats it where related headlines do not. The share of the
+    block's tokens found there, and 1 when the block is a run of its tokens; -1 for the first
+    block itself and for pages split into sentences."""
+    nb = page.n_blocks
+    out = np.full((nb, 2), -1.0)
+    if page.one_line or nb < 2:
+        return out
+    o, h = page.block_tokens, page.tok_hash
+    first = h[o[0] : o[1]]
+    block = page.tok_block[o[1] :]
+    sizes = np.diff(o)[1:]
+    found = np.bincount(block - 1, weights=np.isin(h[o[1] :], first), minlength=nb - 1)
+    out[1:, 0] = np.where(sizes > 0, found / np.maximum(sizes, 1), 0.0)
+    out[1:, 1] = 0.0
+    head = first.tolist()
+    for b in np.flatnonzero((out[:, 0] == 1.0) & (np.diff(o) <= len(head))).tolist():
+        run, k = h[o[b] : o[b + 1]].tolist(), int(o[b + 1] - o[b])
+        out[b, 1] = float(any(head[j : j + k] == run for j in range(len(head) - k + 1)))
+    return out
+
+
 def _main_span(gain: np.ndarray) -> tuple[int, int]:
     """The run of blocks with the largest total ``gain`` (Kadane): the page's main text,
     the way body-text extraction takes the span richest in text and poorest in the rest."""
@@ -309,6 +336,7 @@ def block_features(
             repeat,
             _place(page, own),
             _anchors(own, repeat, site.n_pages),
+            _title(page),
             np.tile(
                 [
                     np.log1p(page.n_blocks),
