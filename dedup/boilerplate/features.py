@@ -5,8 +5,8 @@ sentence ending, words learned to mark boilerplate), where it stands (index from
 the bottom, how much article-like text lies before and after it), what the site repeats (the
 block on other pages exactly or with small changes, its first words, the word 3-grams it is
 made of, and how many other sites carry it), and how much of it the page's first line (the
-document title) holds. The same for the two blocks before and
-after, and averages over a window. A second pass adds the neighbours' predicted scores.
+document title) holds. The same for the two blocks before and after, and averages over a
+window. A second pass adds the neighbours' predicted scores.
 """
 
 from __future__ import annotations
