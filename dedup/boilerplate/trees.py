@@ -8,6 +8,7 @@ version; the evaluation here gives the same scores as the trained model (tested)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -66,25 +67,39 @@ class TreeEnsemble:
             features=list(features),
         )
 
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, ...]:
+        """The nodes of all trees in flat arrays, leaves made into splits that lead to
+        themselves (threshold +inf, NaN to the left, both children the leaf), so every row
+        takes ``depth`` steps with no test for having arrived."""
+        n_trees, width = self.feature.shape
+        base = (np.arange(n_trees, dtype=np.int64) * width)[:, None]
+        leaf = self.feature < 0
+        here = base + np.arange(width)
+        left = np.where(leaf, here, self.left + base)
+        right = np.where(leaf, here, self.right + base)
+        child = np.stack([left.ravel(), right.ravel()], axis=1).ravel()  # left at 2n, right 2n+1
+        feature = np.where(leaf, 0, self.feature).ravel().astype(np.int64)
+        threshold = np.where(leaf, np.inf, self.threshold).ravel()
+        nan_left = np.where(leaf, True, self.nan_left).ravel()
+        return base.ravel(), feature, threshold, nan_left, child, self.value.ravel()
+
     def raw(self, x: np.ndarray) -> np.ndarray:
         """Sum of the leaf values reached, plus the baseline, per row of ``x``."""
-        x = np.asarray(x, dtype=np.float64)
-        n_rows, n_trees = len(x), len(self.feature)
-        node = np.zeros((n_rows, n_trees), dtype=np.int32)
-        trees = np.arange(n_trees)
-        rows = np.arange(n_rows)[:, None]
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        roots, feature, threshold, nan_left, child, value = self._flat
+        n_rows = len(x)
+        node = np.repeat(roots[None, :], n_rows, axis=0)
+        cells = x.ravel()
+        row_start = (np.arange(n_rows, dtype=np.int64) * x.shape[1])[:, None]
+        has_nan = bool(np.isnan(cells).any())
         for _ in range(self.depth):
-            feat = self.feature[trees, node]
-            inner = feat >= 0
-            if not inner.any():
-                break
-            v = x[rows, np.maximum(feat, 0)]
-            go_left = np.where(
-                np.isnan(v), self.nan_left[trees, node], v <= self.threshold[trees, node]
-            )
-            nxt = np.where(go_left, self.left[trees, node], self.right[trees, node])
-            node = np.where(inner, nxt, node)
-        return self.baseline + self.value[trees, node].sum(axis=1)
+            v = cells[row_start + feature[node]]
+            go_left = v <= threshold[node]
+            if has_nan:
+                go_left |= np.isnan(v) & nan_left[node]
+            node = child[2 * node + ~go_left]
+        return self.baseline + value[node].sum(axis=1)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Probability of the positive class (boilerplate) per row of ``x``."""
