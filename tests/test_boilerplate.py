@@ -225,6 +225,10 @@ def test_exported_trees_score_like_scikit_learn():
     trees = TreeEnsemble.from_sklearn(model, list("abcde"))
     again = TreeEnsemble.from_dict(json.loads(json.dumps(trees.to_dict())))
     np.testing.assert_allclose(again.predict_proba(x), model.predict_proba(x)[:, 1], atol=1e-9)
+    whole = x[~np.isnan(x).any(axis=1)]  # no missing value: the path that skips NaN routing
+    np.testing.assert_allclose(
+        again.predict_proba(whole), model.predict_proba(whole)[:, 1], atol=1e-9
+    )
 
 
 def test_shipped_model_loads_and_bad_files_are_refused(tmp_path):
