@@ -91,6 +91,11 @@ class SiteIndex:
     fuzzy: Counts  # pages holding a block similar to the key's block (itself included)
     prefixes: Counts
 
+    @staticmethod
+    def empty() -> SiteIndex:
+        """A site of one page: nothing repeats."""
+        return SiteIndex(1, Counts.empty(), Counts.empty(), Counts.empty(), Counts.empty())
+
 
 @dataclass
 class _Collecting:
@@ -219,7 +224,7 @@ def site_index(entries: list[_Entry]) -> tuple[SiteIndex, np.ndarray | None]:
     article = articles(c.ngrams)
     n_articles = len(np.unique(article))
     if n_articles < 2:
-        return SiteIndex(1, Counts.empty(), Counts.empty(), Counts.empty(), Counts.empty()), blocks
+        return SiteIndex.empty(), blocks
     index = SiteIndex(
         n_pages=n_articles,
         ngrams=page_counts(c.ngrams, article=article),

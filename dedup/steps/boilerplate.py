@@ -22,7 +22,7 @@ from dedup.boilerplate.features import block_features, refine_blocks
 from dedup.boilerplate.model import BoilerplateModel
 from dedup.boilerplate.pages import Page, split_page
 from dedup.boilerplate.rules import DEFAULT_FRACTION, DEFAULT_MIN_PAGES, KINDS, repeated_blocks
-from dedup.boilerplate.sites import Counts, SiteCounter, SiteIndex
+from dedup.boilerplate.sites import SiteCounter, SiteIndex
 from dedup.errors import ConfigError
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
@@ -35,7 +35,7 @@ from dedup.sketch.store import DEFAULT_MEMORY, parse_memory
 from dedup.steps.base import Drop, Removal, Step
 
 REASON = "site boilerplate"
-_EMPTY_SITE = SiteIndex(1, Counts.empty(), Counts.empty(), Counts.empty(), Counts.empty())
+_EMPTY_SITE = SiteIndex.empty()
 
 
 class SiteBoilerplate(Step):
