@@ -27,14 +27,10 @@ DEFAULT_UNKNOWN_MIN_DOCS = 4
 
 def set_fingerprints(sets: ShingleBatch) -> np.ndarray:
     """A 64-bit fingerprint per document of its (unique) shingle set, independent of order."""
-    fp = np.zeros(sets.n_docs, dtype=np.uint64)
+    from dedup.compiled import mixed_sums
+
     sizes = np.diff(sets.offsets)
-    filled = sizes > 0
-    if filled.any():
-        with np.errstate(over="ignore"):
-            sums = np.add.reduceat(splitmix64(sets.hashes), sets.offsets[:-1][filled])
-        fp[filled] = sums
-    return splitmix64(fp ^ sizes.astype(np.uint64))
+    return splitmix64(mixed_sums(sets.hashes, sets.offsets) ^ sizes.astype(np.uint64))
 
 
 def common_mask(
@@ -139,8 +135,36 @@ def is_member(keys: np.ndarray, sorted_keys: np.ndarray, prefilter: bool = True)
 
 
 def _maybe_members(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    bits = int(min(24, max(12, np.ceil(np.log2(16 * len(sorted_keys))))))
+    bitmap, shift = _top_bits(sorted_keys)
+    return np.flatnonzero(bitmap[keys >> shift])
+
+
+def _top_bits(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.uint64]:
+    """A bitmap of the keys' top bits (about 16 slots per key) and the shift that gives them."""
+    bits = int(min(24, max(12, np.ceil(np.log2(16 * max(len(sorted_keys), 1))))))
     shift = np.uint64(64 - bits)
     bitmap = np.zeros(1 << bits, dtype=bool)
     bitmap[sorted_keys >> shift] = True
-    return np.flatnonzero(bitmap[keys >> shift])
+    return bitmap, shift
+
+
+class SiteKeys:
+    """Sorted distinct ``(site, shingle)`` keys (``salted(shingle, site)``), probed by whole
+    batches of sets: the prefilter bitmap is built once, the probing is compiled."""
+
+    def __init__(self, sorted_keys: np.ndarray) -> None:
+        self.keys = np.ascontiguousarray(sorted_keys, dtype=np.uint64)
+        self._bitmap, self._shift = _top_bits(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def members(self, sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """True for the entries of ``sets`` (``site``: per document) whose key is here, and
+        how many each document has; ``is_member(salted(...), keys)`` without the key array."""
+        from dedup.compiled import salted_members
+
+        doc_salt = splitmix64(np.asarray(site, dtype=np.uint64))  # what salted() xors in
+        return salted_members(
+            sets.hashes, sets.offsets, doc_salt, self.keys, self._bitmap, self._shift
+        )

@@ -45,9 +45,9 @@ from dedup.sketch.cluster import choose_keepers, components, guarded_components
 from dedup.sketch.common import (
     DEFAULT_COMMON_FRACTION,
     DEFAULT_COMMON_MIN_DOCS,
+    SiteKeys,
     common_keys,
     distinct_sets,
-    is_member,
     set_fingerprints,
     site_limits,
 )
@@ -67,7 +67,7 @@ from dedup.text.shingle import (
     DEFAULT_NGRAM,
     SHINGLE_KINDS,
     ShingleBatch,
-    shingles_and_numbers,
+    shingle_sets,
 )
 
 DEFAULT_THRESHOLD = 0.2
@@ -322,9 +322,9 @@ class NearDuplicates(Step):
             least = int(limit[present].min()) if present.any() else 0
             # A key is common only if its bucket holds at least the least site limit.
             heavy = buckets >= max(least, 1)
-            self._common = self._common_keys(heavy, distinct, limit, budget)
+            self._common = SiteKeys(self._common_keys(heavy, distinct, limit, budget))
         with self._stage("sketch"):
-            self._sketch_all(n, budget)
+            self._sketch_all(n)
         with self._stage("candidates"):
             bands, rows = self._bands()
             cands = banded_candidates(
@@ -452,12 +452,12 @@ class NearDuplicates(Step):
         self.timings_[name] = self.timings_.get(name, 0.0) + seconds
         log.debug("neardup %s: %.2f s, peak RSS %d MB", name, seconds, _peak_rss() >> 20)
 
-    def _sketch_all(self, n: int, budget: Budget) -> None:
-        """Content sets (site-common shingles left out) and their signatures, batch by batch.
+    def _sketch_all(self, n: int) -> None:
+        """Signatures of the content sets (site-common shingles left out), batch by batch.
 
         Pages with content of their own are sketched on it, content-less pages on all their
-        shingles (see the class docstring). The content sets replace the full ones in the
-        store: verification reads them back as they are.
+        shingles (see the class docstring). The store keeps the full sets: verification
+        leaves the common shingles out again from the few sets it reads back.
         """
         self.signatures_ = np.empty((n, self.num_perm), dtype=np.uint32)
         self.content_mode_ = np.zeros(n, dtype=bool)
@@ -474,30 +474,29 @@ class NearDuplicates(Step):
             sketch=self.sketch,
         )
         los: list[int] = []
-        trimmed = len(self._common) > 0
-        content = SetStore(budget, "content") if trimmed else self._store
         results = map_ordered(sketcher, self._stored_batches(los), self._workers())
-        for k, (sets, sigs, mode, share, fp) in enumerate(results):
+        for k, (sizes, sigs, mode, share, fp) in enumerate(results):
             lo, hi = los[k], los[k] + len(mode)
-            sizes = np.diff(sets.offsets)
-            if trimmed:
-                content.append(sets)
             self.signatures_[lo:hi] = sigs
             self.content_mode_[lo:hi] = mode
             self.set_sizes_[lo:hi] = sizes
             self.common_share_[lo:hi] = share
             self._content_fp[lo:hi] = fp
-        if trimmed:
-            content.finish()
-            self._store.close()
-            self._store = content
+
+    def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
+        """The content sets of ``docs`` (sorted, distinct), read back from the store."""
+        full = self._store.gather(docs)
+        if not len(self._common):
+            return full
+        is_common, _ = self._common.members(full, self.sites_[docs])
+        return _drop_common(full, is_common, self.content_mode_[docs])
 
     def _similarity(self, pairs: np.ndarray, numbers: bool = False) -> PairSimilarity:
         """Exact similarity of ``pairs`` on the content sets (or the number sets), reading the
         sets of a bounded number of documents at a time."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         sizes = self._number_store.sizes() if numbers else self.set_sizes_
-        read = (self._number_store if numbers else self._store).gather
+        read = self._number_store.gather if numbers else self._content_sets
         inter = np.zeros(len(pairs), dtype=np.int64)
         cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
         spans = []
@@ -603,9 +602,7 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
     """One batch of documents (runs on the worker threads): unique shingles, numbers, set
     fingerprints, and how many of the (site, shingle) keys fall in each bucket."""
     texts, site = item
-    shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
-    full = shingles.unique()
-    del shingles
+    full, numbers = shingle_sets(texts, ngram=ngram, kind=kind)
     keys, _ = _site_keys(full, site)
     counts = np.bincount(
         (keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp), minlength=1 << _BUCKET_BITS
@@ -628,7 +625,7 @@ def _heavy_part(item: tuple[ShingleBatch, np.ndarray], *, heavy: np.ndarray) -> 
 def _content_part(
     item: tuple[ShingleBatch, np.ndarray],
     *,
-    common: np.ndarray,
+    common: SiteKeys,
     min_content: int,
     min_content_share: float,
     num_perm: int,
@@ -640,14 +637,12 @@ def _content_part(
     n = full.n_docs
     full_size = np.diff(full.offsets)
     if len(common):
-        keys, doc = _site_keys(full, site)
-        is_common = is_member(keys, common)
-        content_size = np.bincount(doc[~is_common], minlength=n)
+        is_common, n_common = common.members(full, site)
+        content_size = full_size - n_common
     else:
-        is_common = doc = None
         content_size = full_size
     mode = (content_size >= min_content) & (content_size >= min_content_share * full_size)
-    sets = full if is_common is None else full.select(~(is_common & mode[doc]))
+    sets = _drop_common(full, is_common, mode) if len(common) else full
     sigs = np.empty((n, num_perm), dtype=np.uint32)
     for lo in range(0, n, SIGN_BLOCK):
         part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
@@ -657,7 +652,12 @@ def _content_part(
             perms = permutations(num_perm, seed)
             sigs[lo : lo + part.n_docs] = signatures(part, perms)
     share = 1.0 - content_size / np.maximum(full_size, 1)
-    return sets, sigs, mode, share, set_fingerprints(sets)
+    return np.diff(sets.offsets), sigs, mode, share, set_fingerprints(sets)
+
+
+def _drop_common(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) -> ShingleBatch:
+    """The content sets: the common entries left out of the documents in content ``mode``."""
+    return full.select(~(is_common & np.repeat(mode, np.diff(full.offsets))))
 
 
 def _site_keys(sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

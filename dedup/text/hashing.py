@@ -11,10 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 U64 = np.uint64
-_BASE = U64(0x100000001B3)  # odd, so it is invertible modulo 2**64
+BASE = U64(0x100000001B3)  # odd, so it is invertible modulo 2**64
 _BASE_INV = U64(pow(0x100000001B3, -1, 2**64))
+LENGTH_MULT = U64(0xD6E8FEB86659FD93)  # folds a slice's length into its hash
+# The splitmix64 finalizer's constants.
+MIX_ADD = U64(0x9E3779B97F4A7C15)
+MIX_MULT1 = U64(0xBF58476D1CE4E5B9)
+MIX_MULT2 = U64(0x94D049BB133111EB)
 # Odd multipliers that make n-gram hashes order-sensitive (from the seed-1 splitmix sequence).
-_NGRAM_MULT = np.array(
+NGRAM_MULT = np.array(
     [
         0x9E3779B97F4A7C15,
         0xBF58476D1CE4E5B9,
@@ -34,9 +39,9 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
 
     Computed in place on one copy with one scratch array: it runs over every shingle.
     """
-    x = np.add(np.asarray(x, dtype=U64), U64(0x9E3779B97F4A7C15), dtype=U64)
+    x = np.add(np.asarray(x, dtype=U64), MIX_ADD, dtype=U64)
     scratch = np.empty_like(x)
-    for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+    for shift, mult in ((30, MIX_MULT1), (27, MIX_MULT2)):
         np.right_shift(x, U64(shift), out=scratch)
         np.bitwise_xor(x, scratch, out=x)
         np.multiply(x, U64(mult), out=x)
@@ -93,7 +98,7 @@ class PrefixHash:
 
     def __init__(self, data: np.ndarray) -> None:
         n = len(data)
-        self._pow = _powers(_BASE, n + 1)
+        self._pow = _powers(BASE, n + 1)
         self._inv = _powers(_BASE_INV, n + 1)
         prefix = np.empty(n + 1, dtype=U64)
         prefix[0] = U64(0)
@@ -109,7 +114,7 @@ class PrefixHash:
         with np.errstate(over="ignore"):
             raw = (self._prefix[ends] - self._prefix[starts]) * self._inv[starts]
             # Fold the length in so that slices of different lengths never collide trivially.
-            raw = raw + (ends - starts).astype(U64) * U64(0xD6E8FEB86659FD93)
+            raw = raw + (ends - starts).astype(U64) * LENGTH_MULT
         return splitmix64(raw)
 
 
@@ -121,18 +126,18 @@ def combine_ngrams(
     Documents shorter than ``n`` tokens (but not empty) give one shingle of all their tokens,
     so short texts still have a signature. Returns ``(ngram_hashes, doc_of_ngram)``.
     """
-    if n < 1 or n > len(_NGRAM_MULT):
-        raise ValueError(f"n-gram size must be in 1..{len(_NGRAM_MULT)}, got {n}")
+    if n < 1 or n > len(NGRAM_MULT):
+        raise ValueError(f"n-gram size must be in 1..{len(NGRAM_MULT)}, got {n}")
     m = len(token_hashes)
     if m == 0:
         return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)
     # Sum over the next n tokens whatever document they belong to: only the n-grams inside
     # one document are kept, and documents shorter than n are summed apart below.
-    acc = np.multiply(token_hashes, _NGRAM_MULT[0], dtype=U64)
+    acc = np.multiply(token_hashes, NGRAM_MULT[0], dtype=U64)
     term = np.empty(m, dtype=U64)
     with np.errstate(over="ignore"):
         for j in range(1, min(n, m)):
-            np.multiply(token_hashes[j:], _NGRAM_MULT[j], out=term[: m - j])
+            np.multiply(token_hashes[j:], NGRAM_MULT[j], out=term[: m - j])
             acc[: m - j] += term[: m - j]
     full = np.zeros(m, dtype=bool)
     if m >= n:
@@ -148,8 +153,8 @@ def combine_ngrams(
         with np.errstate(over="ignore"):
             for j in range(1, n):
                 inside = short_len > j
-                whole[inside] += token_hashes[short[inside] + j] * _NGRAM_MULT[j]
-            whole += token_hashes[short] * _NGRAM_MULT[0]
+                whole[inside] += token_hashes[short[inside] + j] * NGRAM_MULT[j]
+            whole += token_hashes[short] * NGRAM_MULT[0]
         acc[short] = whole
         full[short] = True
     return splitmix64(acc[full]), doc_of_token[full]

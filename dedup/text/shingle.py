@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup.groups import repeats
-from dedup.text.hashing import PrefixHash, combine_ngrams, salted
+from dedup.text.hashing import NGRAM_MULT, PrefixHash, combine_ngrams, salted
 from dedup.text.tokenize import encode_batch, token_spans, word_mask
 
 DEFAULT_NGRAM = 5
@@ -97,6 +97,25 @@ def shingles_and_numbers(
         counts = np.bincount(doc[has_digit], minlength=n_docs)
         nums = ShingleBatch(token_hash[has_digit], _offsets(counts)).unique()
     return shingles, nums
+
+
+def shingle_sets(
+    texts: Sequence[str], *, ngram: int = DEFAULT_NGRAM, kind: str = "word"
+) -> tuple[ShingleBatch, ShingleBatch]:
+    """Each text's distinct shingles and distinct number tokens: :func:`shingles_and_numbers`
+    followed by ``unique()``, word shingles in one compiled pass (:mod:`dedup.compiled`)."""
+    if kind != "word":
+        shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
+        return shingles.unique(), numbers
+    if not 1 <= ngram <= len(NGRAM_MULT):
+        raise ValueError(f"n-gram size must be in 1..{len(NGRAM_MULT)}, got {ngram}")
+    from dedup.compiled import word_sets
+
+    batch = encode_batch(texts, fold_ascii=False)
+    hashes, offsets, numbers, number_offsets = word_sets(
+        batch.data, batch.starts, batch.ends, ngram
+    )
+    return ShingleBatch(hashes, offsets), ShingleBatch(numbers, number_offsets)
 
 
 def _empty(n_docs: int) -> ShingleBatch:

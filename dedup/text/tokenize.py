@@ -41,8 +41,14 @@ class ByteBatch:
         return np.repeat(np.arange(len(self.starts)), counts)
 
 
-def encode_batch(texts: Sequence[str], *, lowercase: bool = True) -> ByteBatch:
-    """Join ``texts`` into one byte array (lower-cased, NUL-separated) with their offsets."""
+def encode_batch(
+    texts: Sequence[str], *, lowercase: bool = True, fold_ascii: bool = True
+) -> ByteBatch:
+    """Join ``texts`` into one byte array (lower-cased, NUL-separated) with their offsets.
+
+    ``fold_ascii=False`` leaves the letters of ASCII texts as they are, for a consumer that
+    folds them itself while it reads the bytes (the compiled shingler).
+    """
     # ASCII texts are lower-cased below on the bytes (no GIL held, so worker threads run in
     # parallel); the others by Python, which knows every script's case.
     parts = [
@@ -53,7 +59,7 @@ def encode_batch(texts: Sequence[str], *, lowercase: bool = True) -> ByteBatch:
     if len(parts) > 1:
         starts[1:] = np.cumsum(lengths[:-1] + 1)
     data = np.frombuffer(b"\x00".join(parts), dtype=np.uint8)
-    if lowercase:
+    if lowercase and fold_ascii:
         data = _ASCII_LOWER[data]
     return ByteBatch(data=data, starts=starts, ends=starts + lengths)
 

@@ -1,0 +1,111 @@
+"""The compiled loops compute exactly what the numpy code computes: same hashes, same order."""
+
+import numpy as np
+from conftest import read_jsonl, shared
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.sketch.common import SiteKeys, is_member, set_fingerprints
+from dedup.sketch.minhash import EMPTY, oph_signatures
+from dedup.text.hashing import salted, splitmix64
+from dedup.text.shingle import ShingleBatch, shingle_sets, shingles_and_numbers
+
+# Letters of several scripts and cases, digits, ASCII and Unicode punctuation and spaces
+# (curly quotes, dashes, no-break space, ellipsis), a replacement-prone lone surrogate.
+ALPHABET = "aZqÉéİßΣσ ,.\n09-’“”—\u00a0…\u2028ﬁ\ud800"
+
+
+def assert_same_batch(a: ShingleBatch, b: ShingleBatch) -> None:
+    assert a.hashes.dtype == b.hashes.dtype == np.uint64
+    assert a.hashes.tolist() == b.hashes.tolist()
+    assert a.offsets.tolist() == b.offsets.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=ALPHABET, max_size=60), min_size=1, max_size=8), st.integers(1, 8))
+def test_word_sets_match_the_numpy_shingles(texts, n):
+    sets, numbers = shingle_sets(texts, ngram=n)
+    shingles, reference_numbers = shingles_and_numbers(texts, ngram=n)
+    assert_same_batch(sets, shingles.unique())
+    assert_same_batch(numbers, reference_numbers)
+
+
+def test_word_sets_match_the_numpy_shingles_on_real_pages(seed_texts):
+    docs = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    texts = [d["text"] for d in docs[:400]] + list(seed_texts.values()) + ["", "   ", "x"]
+    sets, numbers = shingle_sets(texts)
+    shingles, reference_numbers = shingles_and_numbers(texts)
+    assert_same_batch(sets, shingles.unique())
+    assert_same_batch(numbers, reference_numbers)
+    assert sets.n_docs == len(texts) and len(sets.doc(len(texts) - 1)) == 1
+
+
+def test_word_sets_reject_n_grams_the_hashing_cannot_order():
+    import pytest
+
+    with pytest.raises(ValueError, match="n-gram size"):
+        shingle_sets(["a b c"], ngram=9)
+
+
+def numpy_oph_minima(batch: ShingleBatch, num_perm: int, salt: np.uint64) -> np.ndarray:
+    """The unbuffered-minimum formulation the compiled loop replaces."""
+    out = np.full((batch.n_docs, num_perm), EMPTY, dtype=np.uint32)
+    x = splitmix64(batch.hashes ^ salt)
+    bins = ((x >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
+    values = (x & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    np.minimum.at(out.ravel(), batch.doc_ids() * num_perm + bins.astype(np.int64), values)
+    return out
+
+
+hash_lists = st.lists(
+    st.lists(st.integers(0, 2**64 - 1), max_size=40).map(lambda v: np.array(v, np.uint64)),
+    min_size=1,
+    max_size=6,
+)
+
+
+def batch_of(docs: list[np.ndarray]) -> ShingleBatch:
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in docs], out=offsets[1:])
+    return ShingleBatch(np.concatenate([np.empty(0, np.uint64), *docs]), offsets)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.sampled_from([1, 7, 64, 128]), st.integers(0, 2**20))
+def test_one_permutation_minima_match_numpy(docs, num_perm, seed):
+    from dedup.compiled import oph_minima
+
+    batch = batch_of(docs)
+    salt = np.uint64(np.random.default_rng(seed).integers(0, 2**63))
+    got = oph_minima(batch.hashes, batch.offsets, salt, num_perm)
+    assert (got == numpy_oph_minima(batch, num_perm, salt)).all()
+    sig = oph_signatures(batch, num_perm, seed)
+    empty = np.diff(batch.offsets) == 0
+    assert (sig[empty] == EMPTY).all()
+    assert not (sig[~empty] == EMPTY).any()  # densified: no empty bin left in a filled row
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists)
+def test_set_fingerprints_match_a_numpy_sum(docs):
+    batch = batch_of(docs)
+    sums = np.array(
+        [splitmix64(d).sum(dtype=np.uint64) if len(d) else 0 for d in docs], dtype=np.uint64
+    )
+    expected = splitmix64(sums ^ np.diff(batch.offsets).astype(np.uint64))
+    assert set_fingerprints(batch).tolist() == expected.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.data())
+def test_site_key_membership_matches_is_member(docs, data):
+    batch = batch_of(docs)
+    site = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(docs), max_size=len(docs))))
+    keys = salted(batch.hashes, site[batch.doc_ids()])
+    chosen = data.draw(st.lists(st.sampled_from(keys.tolist()), max_size=10)) if len(keys) else []
+    others = data.draw(st.lists(st.integers(0, 2**64 - 1), max_size=10))
+    table = np.unique(np.array(chosen + others, dtype=np.uint64))
+    found, counts = SiteKeys(table).members(batch, site)
+    expected = is_member(keys, table)
+    assert found.tolist() == expected.tolist()
+    assert counts.tolist() == np.bincount(batch.doc_ids()[expected], minlength=len(docs)).tolist()
