@@ -51,24 +51,35 @@ def _add_new(x, keys, stamp, mark, mask) -> bool:
     return True
 
 
-@njit(nogil=True, cache=True)
-def _word_mask(data):
-    """Word bytes, as :func:`dedup.text.tokenize.word_mask` (upper-case ASCII counts too)."""
-    n = len(data)
-    word = np.empty(n, np.bool_)
-    for i in range(n):
-        b = data[i]
-        word[i] = b >= 0x80 or 0x30 <= b <= 0x39 or 0x61 <= b <= 0x7A or 0x41 <= b <= 0x5A
-    for i in range(n - 1):
-        if data[i] == 0xC2 and 0x80 <= data[i + 1] <= 0xBF:
-            word[i] = False
-            word[i + 1] = False
-    for i in range(n - 2):
-        if data[i] == 0xE2 and (data[i + 1] == 0x80 or data[i + 1] == 0x81):
-            word[i] = False
-            word[i + 1] = False
-            word[i + 2] = False
-    return word
+def _byte_codes() -> np.ndarray:
+    """Per byte value: the lower-cased byte plus one for word bytes, 0 for the others.
+
+    Word bytes are those of :func:`dedup.text.tokenize.word_mask`: ASCII letters and digits
+    and every byte of a multi-byte character (0xFF never occurs in UTF-8).
+    """
+    codes = np.zeros(256, dtype=np.uint8)
+    for c in b"0123456789abcdefghijklmnopqrstuvwxyz":
+        codes[c] = c + 1
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        codes[c] = c + 32 + 1
+    codes[0x80:0xFF] = np.arange(0x81, 0x100)
+    return codes
+
+
+_CODES = _byte_codes()
+_LEAD = 0xC2 + 1  # code of the least lead byte of the punctuation word_mask blanks
+
+
+@njit(inline="always")
+def _punctuation(data, i, end):
+    """Length of the common punctuation or space character at ``i`` (U+0080-U+00BF,
+    U+2000-U+206F: not word bytes), else 0."""
+    b = data[i]
+    if b == 0xC2 and i + 1 < end and 0x80 <= data[i + 1] <= 0xBF:
+        return 2
+    if b == 0xE2 and i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81):
+        return 3
+    return 0
 
 
 @njit(nogil=True, cache=True)
@@ -80,7 +91,7 @@ def word_sets(data, starts, ends, ngram):
     numbers, number_offsets)`` in CSR layout, each document's values in first-seen order: the
     result of :func:`dedup.text.shingle.shingles_and_numbers` followed by ``unique()``.
     """
-    word = _word_mask(data)
+    codes = _CODES
     n_docs = len(starts)
     longest = 0
     for d in range(n_docs):
@@ -104,22 +115,27 @@ def word_sets(data, starts, ends, ngram):
         i = starts[d]
         end = ends[d]
         while i < end:
-            if not word[i]:
+            c = codes[data[i]]
+            if c == 0:
                 i += 1
+                continue
+            if c >= _LEAD and _punctuation(data, i, end):
+                i += _punctuation(data, i, end)
                 continue
             h = _U8(0)
             power = _U8(1)
             first = i
             digit = False
-            while i < end and word[i]:
-                b = data[i]
-                if 0x41 <= b <= 0x5A:
-                    b += 32
-                elif 0x30 <= b <= 0x39:
-                    digit = True
-                h += (_U8(b) + _U8(1)) * power
+            while True:
+                h += _U8(c) * power
                 power *= BASE
+                digit |= 0x31 <= c <= 0x3A
                 i += 1
+                if i >= end:
+                    break
+                c = codes[data[i]]
+                if c == 0 or (c >= _LEAD and _punctuation(data, i, end)):
+                    break
             tokens[m] = _mix(h + _U8(i - first) * LENGTH_MULT)
             has_digit[m] = digit
             m += 1
@@ -203,3 +219,15 @@ def salted_members(hashes, offsets, doc_salt, sorted_keys, bitmap, shift):
                 found[k] = True
                 counts[d] += 1
     return found, counts
+
+
+@njit(nogil=True, cache=True)
+def bucket_counts(hashes, offsets, doc_salt, shift, n_buckets):
+    """How many keys ``hashes[k] ^ doc_salt[d]`` (document ``d`` owns entry ``k``) fall in each
+    bucket ``key >> shift`` of the key space."""
+    counts = np.zeros(n_buckets, np.int64)
+    for d in range(len(offsets) - 1):
+        salt = doc_salt[d]
+        for k in range(offsets[d], offsets[d + 1]):
+            counts[(hashes[k] ^ salt) >> shift] += 1
+    return counts

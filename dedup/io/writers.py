@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from dedup.errors import OutputError
 
 
@@ -93,7 +95,11 @@ class JsonlWriter:
 
     def write(self, obj: dict[str, Any]) -> None:
         assert self._fh is not None, "JsonlWriter used outside its with-block"
-        self._fh.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
+        try:
+            line = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+        except (orjson.JSONEncodeError, TypeError):  # integers past 64 bits, non-string keys
+            line = json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n"
+        self._fh.write(line)
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -62,7 +62,7 @@ from dedup.sketch.minhash import (
 from dedup.sketch.store import DEFAULT_MEMORY, Budget, SetStore, Spool, parse_memory
 from dedup.sketch.verify import PairSimilarity, pair_similarity
 from dedup.steps.base import Drop, Removal, Step
-from dedup.text.hashing import salted
+from dedup.text.hashing import salted, splitmix64
 from dedup.text.shingle import (
     DEFAULT_NGRAM,
     SHINGLE_KINDS,
@@ -603,10 +603,11 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
     fingerprints, and how many of the (site, shingle) keys fall in each bucket."""
     texts, site = item
     full, numbers = shingle_sets(texts, ngram=ngram, kind=kind)
-    keys, _ = _site_keys(full, site)
-    counts = np.bincount(
-        (keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp), minlength=1 << _BUCKET_BITS
-    )
+    from dedup.compiled import bucket_counts
+
+    doc_salt = splitmix64(site.astype(np.uint64))  # the site part of salted(shingle, site)
+    shift = np.uint64(64 - _BUCKET_BITS)
+    counts = bucket_counts(full.hashes, full.offsets, doc_salt, shift, 1 << _BUCKET_BITS)
     return full, numbers, set_fingerprints(full), counts
 
 
