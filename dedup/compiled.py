@@ -231,3 +231,48 @@ def bucket_counts(hashes, offsets, doc_salt, shift, n_buckets):
         for k in range(offsets[d], offsets[d + 1]):
             counts[(hashes[k] ^ salt) >> shift] += 1
     return counts
+
+
+@njit(nogil=True, cache=True)
+def pair_intersections(hashes, offsets, pairs, order):
+    """``|A & B|`` for every pair ``(a, b)`` of documents (rows of ``pairs``) of a batch of sets
+    (distinct values per document), visited in ``order``: the set already in the table is
+    kept while the next pair shares it, as pairs sorted by their first member do."""
+    out = np.zeros(len(pairs), np.int64)
+    size = 1024
+    keys = np.empty(size, np.uint64)
+    stamp = np.zeros(size, np.int64)
+    mark = 0
+    held = -1  # the document whose set fills the table (under the current mark)
+    for p in order:
+        a = pairs[p, 0]
+        b = pairs[p, 1]
+        if b == held:
+            a, b = b, a
+        elif a != held and offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]:
+            a, b = b, a  # the smaller set goes in the table
+        if a != held:
+            n = offsets[a + 1] - offsets[a]
+            if 2 * n > size:
+                while 2 * n > size:
+                    size *= 2
+                keys = np.empty(size, np.uint64)
+                stamp = np.zeros(size, np.int64)
+                mark = 0
+            mark += 1
+            mask = _U8(size - 1)
+            for k in range(offsets[a], offsets[a + 1]):
+                _add_new(hashes[k], keys, stamp, mark, mask)
+            held = a
+        mask = _U8(size - 1)
+        count = 0
+        for k in range(offsets[b], offsets[b + 1]):
+            x = hashes[k]
+            slot = x & mask
+            while stamp[slot] == mark:
+                if keys[slot] == x:
+                    count += 1
+                    break
+                slot = (slot + _U8(1)) & mask
+        out[p] = count
+    return out

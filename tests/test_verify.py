@@ -8,7 +8,7 @@ from dedup.text.shingle import ShingleBatch
 small_sets = st.lists(st.sets(st.integers(0, 40), max_size=25), min_size=2, max_size=8)
 
 
-@settings(max_examples=80)
+@settings(max_examples=80, deadline=None)  # the first example loads the compiled loop
 @given(small_sets, st.data())
 def test_intersections_match_python_sets(sets, data):
     arrays = [np.array(sorted(s), dtype=np.uint64) for s in sets]
@@ -27,13 +27,3 @@ def test_intersections_match_python_sets(sets, data):
         assert got.jaccard[k] == (inter / union if union else 0.0)
         small = min(len(sets[a]), len(sets[b]))
         assert got.containment[k] == (inter / small if small else 0.0)
-
-
-def test_chunked_intersections_equal_whole(monkeypatch):
-    rng = np.random.default_rng(0)
-    arrays = [np.unique(rng.integers(0, 500, size=200)).astype(np.uint64) for _ in range(30)]
-    batch = ShingleBatch(np.concatenate(arrays), np.cumsum([0] + [len(a) for a in arrays]))
-    pairs = np.array([(i, j) for i in range(30) for j in range(i + 1, 30)])
-    whole = verify.intersections(batch, pairs)
-    monkeypatch.setattr(verify, "_PAIR_BUDGET", 333)
-    assert (verify.intersections(batch, pairs) == whole).all()

@@ -1,10 +1,10 @@
 """Local engine: map a stage function over batches on a pool of threads, results in input order.
 
-The stage functions spend their time in numpy, which releases the GIL, so threads run them in
-parallel without copying batches or results between processes (with two cores, shipping a
-batch's shingles back from a worker process cost as much as computing them). Order is kept,
-so the output is the same for any number of workers; at most ``2 * workers`` batches are in
-flight, so memory stays bounded while the input streams.
+The stage functions spend their time in numpy and in compiled loops, which release the GIL,
+so threads run them in parallel without copying batches or results between processes (with
+two cores, shipping a batch's shingles back from a worker process cost as much as computing
+them). Order is kept, so the output is the same for any number of workers; at most
+``2 * workers`` batches are in flight, so memory stays bounded while the input streams.
 """
 
 from __future__ import annotations

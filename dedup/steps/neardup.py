@@ -140,8 +140,8 @@ class NearDuplicates(Step):
         of their members' pairs are similar (estimated from the signatures), so one article
         copied into another does not fuse both articles' clusters (0: plain components).
     n_jobs : int or None, default=1
-        Threads that shingle, hash and sketch (numpy releases the GIL); ``None`` or ``-1``
-        uses every core. The output does not depend on it.
+        Threads that shingle, hash and sketch (numpy and the compiled loops release the GIL);
+        ``None`` or ``-1`` uses every core. The output does not depend on it.
     memory : int, str or None, default="512M"
         Budget for the per-document data a fit keeps for its later stages (shingle sets for
         exact verification, shingle keys for counting site-common ones), in bytes or as
