@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dedup import __version__
+from dedup import __version__, jit
 from dedup.audit import read_jsonl as read_audit
 from dedup.audit import rebuild_text
 from dedup.audit import restore as restore_docs
@@ -168,6 +168,7 @@ def _reader(
 ) -> RecordReader:
     if on_error not in ON_ERROR:
         _fail(f"--on-error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    jit.choose_for_inputs([path])  # a small file is done before numba would have started
     reader = RecordReader(
         path,
         text_field=text_field,

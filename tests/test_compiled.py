@@ -5,6 +5,7 @@ from conftest import read_jsonl, shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import jit
 from dedup.sketch.common import SiteKeys, is_member, set_fingerprints
 from dedup.sketch.minhash import EMPTY, oph_signatures
 from dedup.text.hashing import salted, splitmix64
@@ -28,6 +29,15 @@ def test_word_sets_match_the_numpy_shingles(texts, n):
     shingles, reference_numbers = shingles_and_numbers(texts, ngram=n)
     assert_same_batch(sets, shingles.unique())
     assert_same_batch(numbers, reference_numbers)
+
+
+def test_word_sets_match_the_numpy_path_of_shingle_sets():
+    texts = ["Mr. Smith’s 3 DOGS — and 42 cats…", "", "ünïcödé ΣΟΦΙΑ text"]
+    with jit.compiled(False):
+        numpy_sets, numpy_numbers = shingle_sets(texts, ngram=2)
+    sets, numbers = shingle_sets(texts, ngram=2)
+    assert_same_batch(sets, numpy_sets)
+    assert_same_batch(numbers, numpy_numbers)
 
 
 def test_word_sets_match_the_numpy_shingles_on_real_pages(seed_texts):
@@ -80,6 +90,8 @@ def test_one_permutation_minima_match_numpy(docs, num_perm, seed):
     got = oph_minima(batch.hashes, batch.offsets, salt, num_perm)
     assert (got == numpy_oph_minima(batch, num_perm, salt)).all()
     sig = oph_signatures(batch, num_perm, seed)
+    with jit.compiled(False):
+        assert (oph_signatures(batch, num_perm, seed) == sig).all()
     empty = np.diff(batch.offsets) == 0
     assert (sig[empty] == EMPTY).all()
     assert not (sig[~empty] == EMPTY).any()  # densified: no empty bin left in a filled row
@@ -94,6 +106,8 @@ def test_set_fingerprints_match_a_numpy_sum(docs):
     )
     expected = splitmix64(sums ^ np.diff(batch.offsets).astype(np.uint64))
     assert set_fingerprints(batch).tolist() == expected.tolist()
+    with jit.compiled(False):
+        assert set_fingerprints(batch).tolist() == expected.tolist()
 
 
 @settings(max_examples=100, deadline=None)
@@ -105,7 +119,39 @@ def test_site_key_membership_matches_is_member(docs, data):
     chosen = data.draw(st.lists(st.sampled_from(keys.tolist()), max_size=10)) if len(keys) else []
     others = data.draw(st.lists(st.integers(0, 2**64 - 1), max_size=10))
     table = np.unique(np.array(chosen + others, dtype=np.uint64))
-    found, counts = SiteKeys(table).members(batch, site)
     expected = is_member(keys, table)
-    assert found.tolist() == expected.tolist()
-    assert counts.tolist() == np.bincount(batch.doc_ids()[expected], minlength=len(docs)).tolist()
+    for flag in (True, False):
+        with jit.compiled(flag):
+            found, counts = SiteKeys(table).members(batch, site)
+        assert found.tolist() == expected.tolist()
+        want = np.bincount(batch.doc_ids()[expected], minlength=len(docs))
+        assert counts.tolist() == want.tolist()
+
+
+def test_numpy_and_compiled_paths_give_the_same_clusters_on_the_dev_set():
+    from dedup.steps.neardup import NearDuplicates
+
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    compiled = NearDuplicates().fit(docs)
+    with jit.compiled(False):
+        plain = NearDuplicates().fit(docs)
+    assert list(plain.cluster_rows()) == list(compiled.cluster_rows())
+    assert (plain.signatures_ == compiled.signatures_).all()
+    assert (plain.pairs_ == compiled.pairs_).all()
+
+
+def test_small_input_files_skip_the_compiled_loops(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEDUP_COMPILED", raising=False)
+    small = tmp_path / "small.jsonl"
+    small.write_text('{"id": "a", "text": "one"}\n')
+    with jit.compiled(True):
+        jit.choose_for_inputs([small])
+        assert not jit.enabled()
+        jit.choose_for_inputs(["-"])  # size unknown: left as it was
+        assert not jit.enabled()
+        monkeypatch.setattr(jit, "MIN_COMPILED_BYTES", 10)
+        jit.choose_for_inputs([small])
+        assert jit.enabled()
+        monkeypatch.setenv("DEDUP_COMPILED", "0")
+        jit.choose_for_inputs([small])  # the environment decides
+        assert jit.enabled()

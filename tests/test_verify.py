@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dedup.sketch.verify as verify
+from dedup import jit
 from dedup.text.shingle import ShingleBatch
 
 small_sets = st.lists(st.sets(st.integers(0, 40), max_size=25), min_size=2, max_size=8)
@@ -20,6 +21,8 @@ def test_intersections_match_python_sets(sets, data):
     )
     pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     got = verify.pair_similarity(batch, pairs)
+    with jit.compiled(False):
+        assert (verify.pair_similarity(batch, pairs).intersection == got.intersection).all()
     for k, (a, b) in enumerate(pairs.tolist()):
         inter = len(sets[a] & sets[b])
         union = len(sets[a] | sets[b])
@@ -27,3 +30,14 @@ def test_intersections_match_python_sets(sets, data):
         assert got.jaccard[k] == (inter / union if union else 0.0)
         small = min(len(sets[a]), len(sets[b]))
         assert got.containment[k] == (inter / small if small else 0.0)
+
+
+def test_chunked_numpy_intersections_equal_whole(monkeypatch):
+    rng = np.random.default_rng(0)
+    arrays = [np.unique(rng.integers(0, 500, size=200)).astype(np.uint64) for _ in range(30)]
+    batch = ShingleBatch(np.concatenate(arrays), np.cumsum([0] + [len(a) for a in arrays]))
+    pairs = np.array([(i, j) for i in range(30) for j in range(i + 1, 30)])
+    whole = verify.intersections(batch, pairs)
+    monkeypatch.setattr(verify, "_PAIR_BUDGET", 333)
+    with jit.compiled(False):
+        assert (verify.intersections(batch, pairs) == whole).all()

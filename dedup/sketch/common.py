@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dedup import jit
 from dedup.groups import group, group_sizes, repeats
 from dedup.text.hashing import salted, splitmix64
 from dedup.text.shingle import ShingleBatch
@@ -27,10 +28,18 @@ DEFAULT_UNKNOWN_MIN_DOCS = 4
 
 def set_fingerprints(sets: ShingleBatch) -> np.ndarray:
     """A 64-bit fingerprint per document of its (unique) shingle set, independent of order."""
-    from dedup.compiled import mixed_sums
-
     sizes = np.diff(sets.offsets)
-    return splitmix64(mixed_sums(sets.hashes, sets.offsets) ^ sizes.astype(np.uint64))
+    if jit.enabled():
+        from dedup.compiled import mixed_sums
+
+        sums = mixed_sums(sets.hashes, sets.offsets)
+    else:
+        sums = np.zeros(sets.n_docs, dtype=np.uint64)
+        filled = sizes > 0
+        if filled.any():
+            with np.errstate(over="ignore"):
+                sums[filled] = np.add.reduceat(splitmix64(sets.hashes), sets.offsets[:-1][filled])
+    return splitmix64(sums ^ sizes.astype(np.uint64))
 
 
 def common_mask(
@@ -162,6 +171,10 @@ class SiteKeys:
     def members(self, sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """True for the entries of ``sets`` (``site``: per document) whose key is here, and
         how many each document has; ``is_member(salted(...), keys)`` without the key array."""
+        if not jit.enabled():
+            doc = sets.doc_ids()
+            found = is_member(salted(sets.hashes, np.asarray(site)[doc]), self.keys)
+            return found, np.bincount(doc[found], minlength=sets.n_docs).astype(np.int64)
         from dedup.compiled import salted_members
 
         doc_salt = splitmix64(np.asarray(site, dtype=np.uint64))  # what salted() xors in

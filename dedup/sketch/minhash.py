@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dedup import jit
+from dedup.text.hashing import splitmix64
 from dedup.text.shingle import ShingleBatch
 
 DEFAULT_NUM_PERM = 128
@@ -74,10 +76,18 @@ def oph_signatures(shingles: ShingleBatch, num_perm: int, seed: int = DEFAULT_SE
     out = np.full((n_docs, num_perm), EMPTY, dtype=np.uint32)
     if len(shingles.hashes) == 0:
         return out
-    from dedup.compiled import oph_minima
-
     salt = np.uint64(np.random.default_rng(seed).integers(0, 2**63))
-    out = oph_minima(shingles.hashes, shingles.offsets, salt, num_perm)
+    if jit.enabled():
+        from dedup.compiled import oph_minima
+
+        out = oph_minima(shingles.hashes, shingles.offsets, salt, num_perm)
+    else:
+        x = splitmix64(shingles.hashes ^ salt)
+        with np.errstate(over="ignore"):
+            bins = ((x >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
+        values = (x & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        flat = shingles.doc_ids() * num_perm + bins.astype(np.int64)
+        np.minimum.at(out.ravel(), flat, values)
     return _densify(out, np.diff(shingles.offsets) > 0)
 
 

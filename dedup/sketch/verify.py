@@ -9,23 +9,62 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dedup import jit
+from dedup.groups import ranges
+from dedup.sketch.common import is_member
+from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch
+
+_PAIR_BUDGET = 1 << 22  # shingles gathered per chunk of pairs (numpy)
 
 
 def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
     """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique per doc).
 
-    Pairs share documents (a bucket's first member pairs with all the others): visited in
-    order of their first member, one set fills a hash table once and the partners' sets are
-    looked up in it (a compiled loop, :func:`dedup.compiled.pair_intersections`).
+    Pairs share documents (a bucket's first member pairs with all the others). Compiled:
+    visited in order of their first member, one set fills a hash table once and the
+    partners' sets are looked up in it. In numpy: each distinct document of one side is keyed
+    and sorted once per chunk of pairs, and the members of the other side, keyed by their
+    partner, are searched in it.
     """
-    from dedup.compiled import pair_intersections
-
     pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
     if len(pairs) == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(pairs[:, 0], kind="stable")
-    return pair_intersections(sets.hashes, sets.offsets, pairs, order)
+    if jit.enabled():
+        from dedup.compiled import pair_intersections
+
+        order = np.argsort(pairs[:, 0], kind="stable")
+        return pair_intersections(sets.hashes, sets.offsets, pairs, order)
+    out = np.zeros(len(pairs), dtype=np.int64)
+    sizes = np.diff(sets.offsets)
+    cost = sizes[pairs[:, 0]] + sizes[pairs[:, 1]]
+    bounds = np.searchsorted(np.cumsum(cost), np.arange(0, cost.sum() + 1, _PAIR_BUDGET)[1:])
+    lo = 0
+    for hi in [*bounds.tolist(), len(pairs)]:
+        hi = max(hi, lo + 1)
+        if lo >= len(pairs):
+            break
+        chunk = pairs[lo:hi]
+        heads0, inv0 = np.unique(chunk[:, 0], return_inverse=True)
+        heads1, inv1 = np.unique(chunk[:, 1], return_inverse=True)
+        # The side with fewer distinct documents is sorted; the other side is looked up.
+        heads, owner, other = (
+            (heads0, inv0, chunk[:, 1])
+            if len(heads0) <= len(heads1)
+            else (heads1, inv1, chunk[:, 0])
+        )
+        lh = sizes[heads]
+        table = salted(
+            sets.hashes[ranges(sets.offsets[heads], lh)], np.repeat(np.arange(len(heads)), lh)
+        )
+        table.sort()
+        lq = sizes[other]
+        queries = salted(sets.hashes[ranges(sets.offsets[other], lq)], np.repeat(owner, lq))
+        hit = is_member(queries, table)
+        del queries, table
+        out[lo:hi] = np.bincount(np.repeat(np.arange(len(chunk)), lq)[hit], minlength=len(chunk))
+        lo = hi
+    return out
 
 
 @dataclass(frozen=True)

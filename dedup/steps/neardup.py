@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from dedup import jit
 from dedup.engines.local import default_workers, map_ordered
 from dedup.errors import ConfigError
 from dedup.io.records import (
@@ -603,11 +604,15 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
     fingerprints, and how many of the (site, shingle) keys fall in each bucket."""
     texts, site = item
     full, numbers = shingle_sets(texts, ngram=ngram, kind=kind)
-    from dedup.compiled import bucket_counts
-
-    doc_salt = splitmix64(site.astype(np.uint64))  # the site part of salted(shingle, site)
     shift = np.uint64(64 - _BUCKET_BITS)
-    counts = bucket_counts(full.hashes, full.offsets, doc_salt, shift, 1 << _BUCKET_BITS)
+    if jit.enabled():
+        from dedup.compiled import bucket_counts
+
+        doc_salt = splitmix64(site.astype(np.uint64))  # the site part of salted(shingle, site)
+        counts = bucket_counts(full.hashes, full.offsets, doc_salt, shift, 1 << _BUCKET_BITS)
+    else:
+        keys, _ = _site_keys(full, site)
+        counts = np.bincount((keys >> shift).astype(np.intp), minlength=1 << _BUCKET_BITS)
     return full, numbers, set_fingerprints(full), counts
 
 

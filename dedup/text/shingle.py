@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dedup import jit
 from dedup.groups import repeats
 from dedup.text.hashing import NGRAM_MULT, PrefixHash, combine_ngrams, salted
 from dedup.text.tokenize import encode_batch, token_spans, word_mask
@@ -104,7 +105,7 @@ def shingle_sets(
 ) -> tuple[ShingleBatch, ShingleBatch]:
     """Each text's distinct shingles and distinct number tokens: :func:`shingles_and_numbers`
     followed by ``unique()``, word shingles in one compiled pass (:mod:`dedup.compiled`)."""
-    if kind != "word":
+    if kind != "word" or not jit.enabled():
         shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
         return shingles.unique(), numbers
     if not 1 <= ngram <= len(NGRAM_MULT):

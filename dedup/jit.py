@@ -1,0 +1,56 @@
+"""Whether the compiled loops of :mod:`dedup.compiled` run, or their numpy equivalents.
+
+Both give the same values (the tests compare them). The compiled loops are several times
+faster per byte, but starting numba costs about a second per process, which a small input
+does not pay back: the command line turns them off below :data:`MIN_COMPILED_BYTES` of input,
+and ``DEDUP_COMPILED=0`` or ``1`` in the environment forces either way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MIN_COMPILED_BYTES = 64 << 20  # uncompressed input below this is shingled with numpy
+_COMPRESSION = {".gz": 4, ".zst": 4}  # rough expansion of compressed inputs
+
+_enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
+
+
+def enabled() -> bool:
+    """True when the compiled loops are used."""
+    return _enabled
+
+
+def set_enabled(flag: bool) -> None:
+    global _enabled
+    _enabled = bool(flag)
+
+
+@contextmanager
+def compiled(flag: bool) -> Iterator[None]:
+    """Use (or not) the compiled loops inside a ``with`` block."""
+    before = _enabled
+    set_enabled(flag)
+    try:
+        yield
+    finally:
+        set_enabled(before)
+
+
+def choose_for_inputs(paths: list[Path | str]) -> None:
+    """Turn the compiled loops off for small files (unless ``DEDUP_COMPILED`` says).
+
+    Standard input and directories count as large: their size is not known up front.
+    """
+    if "DEDUP_COMPILED" in os.environ:
+        return
+    total = 0
+    for p in paths:
+        path = Path(p)
+        if str(p) == "-" or not path.is_file():
+            return
+        total += path.stat().st_size * _COMPRESSION.get(path.suffix, 1)
+    set_enabled(total >= MIN_COMPILED_BYTES)
