@@ -51,6 +51,16 @@ def _add_new(x, keys, stamp, mark, mask) -> bool:
     return True
 
 
+@njit(inline="always")
+def _room(n, size, keys, stamp, mark):
+    """The set's table grown, if need be, so that ``n`` values fill at most half of it."""
+    if 2 * n <= size:
+        return size, keys, stamp, mark
+    while 2 * n > size:
+        size *= 2
+    return size, np.empty(size, np.uint64), np.zeros(size, np.int64), 0
+
+
 def _byte_codes() -> np.ndarray:
     """Per byte value: the lower-cased byte plus one for word bytes, 0 for the others.
 
@@ -139,12 +149,7 @@ def word_sets(data, starts, ends, ngram):
             tokens[m] = _mix(h + _U8(i - first) * LENGTH_MULT)
             has_digit[m] = digit
             m += 1
-        if 2 * m > size:
-            while 2 * m > size:
-                size *= 2
-            keys = np.empty(size, np.uint64)
-            stamp = np.zeros(size, np.int64)
-            mark = 0
+        size, keys, stamp, mark = _room(m, size, keys, stamp, mark)
         mask = _U8(size - 1)
         # n-grams, as combine_ngrams: a text shorter than ngram gives one of all its tokens.
         width = min(ngram, m)
@@ -253,12 +258,7 @@ def pair_intersections(hashes, offsets, pairs, order):
             a, b = b, a  # the smaller set goes in the table
         if a != held:
             n = offsets[a + 1] - offsets[a]
-            if 2 * n > size:
-                while 2 * n > size:
-                    size *= 2
-                keys = np.empty(size, np.uint64)
-                stamp = np.zeros(size, np.int64)
-                mark = 0
+            size, keys, stamp, mark = _room(n, size, keys, stamp, mark)
             mark += 1
             mask = _U8(size - 1)
             for k in range(offsets[a], offsets[a + 1]):
