@@ -168,7 +168,7 @@ def _reader(
 ) -> RecordReader:
     if on_error not in ON_ERROR:
         _fail(f"--on-error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
-    jit.choose_for_inputs([path])  # a small file is done before numba would have started
+    jit.choose_for_input(path)  # a small file is done before numba would have started
     reader = RecordReader(
         path,
         text_field=text_field,

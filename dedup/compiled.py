@@ -8,7 +8,7 @@ so worker threads scale. They compute exactly what the numpy code of :mod:`dedup
 runs. Compiled code is cached beside this module (or in numba's user cache directory): the
 first call after installing compiles it once, later processes load it.
 
-Imported only when needed: numba takes a few tenths of a second to start.
+Imported only when :mod:`dedup.jit` says so: numba takes about a second to start.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from dedup.text.hashing import (
     NGRAM_MULT,
 )
 
-_U8 = np.uint64
+_U64 = np.uint64
 
 
 @njit(inline="always")
 def _mix(x):
     """splitmix64 finalizer of one value (as :func:`dedup.text.hashing.splitmix64`)."""
     x = x + MIX_ADD
-    x = (x ^ (x >> _U8(30))) * MIX_MULT1
-    x = (x ^ (x >> _U8(27))) * MIX_MULT2
-    return x ^ (x >> _U8(31))
+    x = (x ^ (x >> _U64(30))) * MIX_MULT1
+    x = (x ^ (x >> _U64(27))) * MIX_MULT2
+    return x ^ (x >> _U64(31))
 
 
 @njit(inline="always")
@@ -45,10 +45,27 @@ def _add_new(x, keys, stamp, mark, mask) -> bool:
     while stamp[slot] == mark:
         if keys[slot] == x:
             return False
-        slot = (slot + _U8(1)) & mask
+        slot = (slot + _U64(1)) & mask
     stamp[slot] = mark
     keys[slot] = x
     return True
+
+
+@njit(inline="always")
+def _contains(x, keys, stamp, mark, mask) -> bool:
+    """Whether ``x`` is in the set whose live slots carry ``mark``."""
+    slot = x & mask
+    while stamp[slot] == mark:
+        if keys[slot] == x:
+            return True
+        slot = (slot + _U64(1)) & mask
+    return False
+
+
+@njit(inline="always")
+def _table(size):
+    """An empty set of ``size`` slots (a power of two): ``(size, keys, stamp, mark)``."""
+    return size, np.empty(size, np.uint64), np.zeros(size, np.int64), 0
 
 
 @njit(inline="always")
@@ -58,7 +75,7 @@ def _room(n, size, keys, stamp, mark):
         return size, keys, stamp, mark
     while 2 * n > size:
         size *= 2
-    return size, np.empty(size, np.uint64), np.zeros(size, np.int64), 0
+    return _table(size)
 
 
 def _byte_codes() -> np.ndarray:
@@ -113,10 +130,7 @@ def word_sets(data, starts, ends, ngram):
     nums = np.empty(room, np.uint64)
     out_offsets = np.zeros(n_docs + 1, np.int64)
     num_offsets = np.zeros(n_docs + 1, np.int64)
-    size = 1024
-    keys = np.empty(size, np.uint64)
-    stamp = np.zeros(size, np.int64)
-    mark = 0
+    size, keys, stamp, mark = _table(1024)
     o = 0
     q = 0
     for d in range(n_docs):
@@ -132,12 +146,12 @@ def word_sets(data, starts, ends, ngram):
             if c >= _LEAD and _punctuation(data, i, end):
                 i += _punctuation(data, i, end)
                 continue
-            h = _U8(0)
-            power = _U8(1)
+            h = _U64(0)
+            power = _U64(1)
             first = i
             digit = False
             while True:
-                h += _U8(c) * power
+                h += _U64(c) * power
                 power *= BASE
                 digit |= 0x31 <= c <= 0x3A
                 i += 1
@@ -146,16 +160,16 @@ def word_sets(data, starts, ends, ngram):
                 c = codes[data[i]]
                 if c == 0 or (c >= _LEAD and _punctuation(data, i, end)):
                     break
-            tokens[m] = _mix(h + _U8(i - first) * LENGTH_MULT)
+            tokens[m] = _mix(h + _U64(i - first) * LENGTH_MULT)
             has_digit[m] = digit
             m += 1
         size, keys, stamp, mark = _room(m, size, keys, stamp, mark)
-        mask = _U8(size - 1)
+        mask = _U64(size - 1)
         # n-grams, as combine_ngrams: a text shorter than ngram gives one of all its tokens.
         width = min(ngram, m)
         mark += 1
         for k in range(m - width + 1 if m else 0):
-            acc = _U8(0)
+            acc = _U64(0)
             for j in range(width):
                 acc += tokens[k + j] * NGRAM_MULT[j]
             x = _mix(acc)
@@ -179,13 +193,13 @@ def oph_minima(hashes, offsets, salt, num_perm):
     densification (empty bins hold ``0xFFFFFFFF``)."""
     n_docs = len(offsets) - 1
     out = np.full((n_docs, num_perm), np.uint32(0xFFFFFFFF), np.uint32)
-    bins = _U8(num_perm)
+    bins = _U64(num_perm)
     for d in range(n_docs):
         row = out[d]
         for k in range(offsets[d], offsets[d + 1]):
             x = _mix(hashes[k] ^ salt)
-            b = ((x >> _U8(32)) * bins) >> _U8(32)
-            value = np.uint32(x & _U8(0xFFFFFFFF))
+            b = ((x >> _U64(32)) * bins) >> _U64(32)
+            value = np.uint32(x & _U64(0xFFFFFFFF))
             if value < row[b]:
                 row[b] = value
     return out
@@ -197,7 +211,7 @@ def mixed_sums(hashes, offsets):
     n_docs = len(offsets) - 1
     out = np.zeros(n_docs, np.uint64)
     for d in range(n_docs):
-        total = _U8(0)
+        total = _U64(0)
         for k in range(offsets[d], offsets[d + 1]):
             total += _mix(hashes[k])
         out[d] = total
@@ -244,10 +258,7 @@ def pair_intersections(hashes, offsets, pairs, order):
     (distinct values per document), visited in ``order``: the set already in the table is
     kept while the next pair shares it, as pairs sorted by their first member do."""
     out = np.zeros(len(pairs), np.int64)
-    size = 1024
-    keys = np.empty(size, np.uint64)
-    stamp = np.zeros(size, np.int64)
-    mark = 0
+    size, keys, stamp, mark = _table(1024)
     held = -1  # the document whose set fills the table (under the current mark)
     for p in order:
         a = pairs[p, 0]
@@ -260,19 +271,13 @@ def pair_intersections(hashes, offsets, pairs, order):
             n = offsets[a + 1] - offsets[a]
             size, keys, stamp, mark = _room(n, size, keys, stamp, mark)
             mark += 1
-            mask = _U8(size - 1)
+            mask = _U64(size - 1)
             for k in range(offsets[a], offsets[a + 1]):
                 _add_new(hashes[k], keys, stamp, mark, mask)
             held = a
-        mask = _U8(size - 1)
+        mask = _U64(size - 1)
         count = 0
         for k in range(offsets[b], offsets[b + 1]):
-            x = hashes[k]
-            slot = x & mask
-            while stamp[slot] == mark:
-                if keys[slot] == x:
-                    count += 1
-                    break
-                slot = (slot + _U8(1)) & mask
+            count += _contains(hashes[k], keys, stamp, mark, mask)
         out[p] = count
     return out

@@ -40,17 +40,12 @@ def compiled(flag: bool) -> Iterator[None]:
         set_enabled(before)
 
 
-def choose_for_inputs(paths: list[Path | str]) -> None:
-    """Turn the compiled loops off for small files (unless ``DEDUP_COMPILED`` says).
+def choose_for_input(path: Path | str) -> None:
+    """Turn the compiled loops off for a small input file (unless ``DEDUP_COMPILED`` says).
 
     Standard input and directories count as large: their size is not known up front.
     """
-    if "DEDUP_COMPILED" in os.environ:
+    if "DEDUP_COMPILED" in os.environ or str(path) == "-" or not Path(path).is_file():
         return
-    total = 0
-    for p in paths:
-        path = Path(p)
-        if str(p) == "-" or not path.is_file():
-            return
-        total += path.stat().st_size * _COMPRESSION.get(path.suffix, 1)
-    set_enabled(total >= MIN_COMPILED_BYTES)
+    size = Path(path).stat().st_size * _COMPRESSION.get(Path(path).suffix, 1)
+    set_enabled(size >= MIN_COMPILED_BYTES)

@@ -145,13 +145,13 @@ def test_small_input_files_skip_the_compiled_loops(tmp_path, monkeypatch):
     small = tmp_path / "small.jsonl"
     small.write_text('{"id": "a", "text": "one"}\n')
     with jit.compiled(True):
-        jit.choose_for_inputs([small])
+        jit.choose_for_input(small)
         assert not jit.enabled()
-        jit.choose_for_inputs(["-"])  # size unknown: left as it was
+        jit.choose_for_input("-")  # size unknown: left as it was
         assert not jit.enabled()
         monkeypatch.setattr(jit, "MIN_COMPILED_BYTES", 10)
-        jit.choose_for_inputs([small])
+        jit.choose_for_input(small)
         assert jit.enabled()
         monkeypatch.setenv("DEDUP_COMPILED", "0")
-        jit.choose_for_inputs([small])  # the environment decides
+        jit.choose_for_input(small)  # the environment decides
         assert jit.enabled()

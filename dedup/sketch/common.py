@@ -18,7 +18,7 @@ import numpy as np
 
 from dedup import jit
 from dedup.groups import group, group_sizes, repeats
-from dedup.text.hashing import salted, splitmix64
+from dedup.text.hashing import owner_salts, salted, splitmix64
 from dedup.text.shingle import ShingleBatch
 
 DEFAULT_COMMON_FRACTION = 0.05
@@ -172,12 +172,19 @@ class SiteKeys:
         """True for the entries of ``sets`` (``site``: per document) whose key is here, and
         how many each document has; ``is_member(salted(...), keys)`` without the key array."""
         if not jit.enabled():
-            doc = sets.doc_ids()
-            found = is_member(salted(sets.hashes, np.asarray(site)[doc]), self.keys)
+            keys, doc = site_keys(sets, site)
+            found = is_member(keys, self.keys)
             return found, np.bincount(doc[found], minlength=sets.n_docs).astype(np.int64)
         from dedup.compiled import salted_members
 
-        doc_salt = splitmix64(np.asarray(site, dtype=np.uint64))  # what salted() xors in
+        salts = owner_salts(site)
         return salted_members(
-            sets.hashes, sets.offsets, doc_salt, self.keys, self._bitmap, self._shift
+            sets.hashes, sets.offsets, salts, self.keys, self._bitmap, self._shift
         )
+
+
+def site_keys(sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One key per (site, shingle) entry of ``sets`` (``site``: per document), and the
+    document of each entry."""
+    doc = sets.doc_ids()
+    return salted(sets.hashes, np.asarray(site)[doc]), doc

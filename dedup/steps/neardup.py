@@ -50,6 +50,7 @@ from dedup.sketch.common import (
     common_keys,
     distinct_sets,
     set_fingerprints,
+    site_keys,
     site_limits,
 )
 from dedup.sketch.lsh import banded_candidates, optimal_params
@@ -63,7 +64,7 @@ from dedup.sketch.minhash import (
 from dedup.sketch.store import DEFAULT_MEMORY, Budget, SetStore, Spool, parse_memory
 from dedup.sketch.verify import PairSimilarity, pair_similarity
 from dedup.steps.base import Drop, Removal, Step
-from dedup.text.hashing import salted, splitmix64
+from dedup.text.hashing import owner_salts
 from dedup.text.shingle import (
     DEFAULT_NGRAM,
     SHINGLE_KINDS,
@@ -608,10 +609,10 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
     if jit.enabled():
         from dedup.compiled import bucket_counts
 
-        doc_salt = splitmix64(site.astype(np.uint64))  # the site part of salted(shingle, site)
-        counts = bucket_counts(full.hashes, full.offsets, doc_salt, shift, 1 << _BUCKET_BITS)
+        salts = owner_salts(site)
+        counts = bucket_counts(full.hashes, full.offsets, salts, shift, 1 << _BUCKET_BITS)
     else:
-        keys, _ = _site_keys(full, site)
+        keys, _ = site_keys(full, site)
         counts = np.bincount((keys >> shift).astype(np.intp), minlength=1 << _BUCKET_BITS)
     return full, numbers, set_fingerprints(full), counts
 
@@ -619,7 +620,7 @@ def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) 
 def _heavy_part(item: tuple[ShingleBatch, np.ndarray], *, heavy: np.ndarray) -> tuple:
     """The (site, shingle) keys of one stored batch that fall in ``heavy`` buckets, with their
     documents, ordered by partition of the key space, and the count per partition."""
-    keys, doc = _site_keys(*item)
+    keys, doc = site_keys(*item)
     sel = heavy[(keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)]
     keys, doc = keys[sel], doc[sel]
     part = (keys >> np.uint64(64 - _PARTITION_BITS)).astype(np.int16)
@@ -664,13 +665,6 @@ def _content_part(
 def _drop_common(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) -> ShingleBatch:
     """The content sets: the common entries left out of the documents in content ``mode``."""
     return full.select(~(is_common & np.repeat(mode, np.diff(full.offsets))))
-
-
-def _site_keys(sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One key per (site, shingle) entry of ``sets`` (``site``: per document), and the
-    document of each entry."""
-    doc = sets.doc_ids()
-    return salted(sets.hashes, site[doc]), doc
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:

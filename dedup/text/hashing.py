@@ -60,10 +60,21 @@ def salted(values: np.ndarray, owners: np.ndarray) -> np.ndarray:
     if len(owners) == 0:
         return values.copy()
     # Owners are small dense integers (documents, sites, pairs): mix each once, then look up.
-    salts = splitmix64(np.arange(int(owners.max()) + 1, dtype=U64))
+    salts = owner_salts(np.arange(int(owners.max()) + 1))
     out = salts[owners]
     out ^= values
     return out
+
+
+def owner_salts(owners: np.ndarray) -> np.ndarray:
+    """What :func:`salted` xors into the values of each owner (for loops that salt as they go)."""
+    return splitmix64(np.asarray(owners).astype(U64))
+
+
+def check_ngram(n: int) -> None:
+    """Raise ``ValueError`` for an n-gram size the order-sensitive combination cannot hash."""
+    if n < 1 or n > len(NGRAM_MULT):
+        raise ValueError(f"n-gram size must be in 1..{len(NGRAM_MULT)}, got {n}")
 
 
 _POW_CACHE: dict[int, np.ndarray] = {}
@@ -126,8 +137,7 @@ def combine_ngrams(
     Documents shorter than ``n`` tokens (but not empty) give one shingle of all their tokens,
     so short texts still have a signature. Returns ``(ngram_hashes, doc_of_ngram)``.
     """
-    if n < 1 or n > len(NGRAM_MULT):
-        raise ValueError(f"n-gram size must be in 1..{len(NGRAM_MULT)}, got {n}")
+    check_ngram(n)
     m = len(token_hashes)
     if m == 0:
         return np.empty(0, dtype=U64), np.empty(0, dtype=np.int64)

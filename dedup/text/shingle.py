@@ -13,7 +13,7 @@ import numpy as np
 
 from dedup import jit
 from dedup.groups import repeats
-from dedup.text.hashing import NGRAM_MULT, PrefixHash, combine_ngrams, salted
+from dedup.text.hashing import PrefixHash, check_ngram, combine_ngrams, salted
 from dedup.text.tokenize import encode_batch, token_spans, word_mask
 
 DEFAULT_NGRAM = 5
@@ -108,8 +108,7 @@ def shingle_sets(
     if kind != "word" or not jit.enabled():
         shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
         return shingles.unique(), numbers
-    if not 1 <= ngram <= len(NGRAM_MULT):
-        raise ValueError(f"n-gram size must be in 1..{len(NGRAM_MULT)}, got {ngram}")
+    check_ngram(ngram)
     from dedup.compiled import word_sets
 
     batch = encode_batch(texts, fold_ascii=False)
