@@ -281,3 +281,48 @@ def pair_intersections(hashes, offsets, pairs, order):
             count += _contains(hashes[k], keys, stamp, mark, mask)
         out[p] = count
     return out
+
+
+@njit(nogil=True, cache=True)
+def band_pair_codes(sigs, rows, first, stop, valid, flip, flip_salt):
+    """``i * n + j`` for every document ``j`` and the first document ``i < j`` of each bucket
+    it shares in bands ``first:stop``: the pairs of :func:`dedup.sketch.lsh._pair_codes`
+    (unsorted, with repeats), band keys as :func:`dedup.sketch.lsh.band_keys` computes them
+    (``flip_salt`` xor-ed into those of ``flip`` documents), buckets found in a hash table
+    per band instead of by sorting."""
+    n = sigs.shape[0]
+    size = 1024
+    while size < 2 * n:
+        size *= 2
+    size, keys, stamp, mark = _table(size)
+    owner = np.empty(size, np.int64)
+    mask = _U64(size - 1)
+    out = np.empty(max(1024, n), np.int64)
+    o = 0
+    for band in range(first, stop):
+        mark += 1
+        col = band * rows
+        for d in range(n):
+            if not valid[d]:
+                continue
+            key = _U64(0)
+            for r in range(rows):
+                key = _mix(key ^ _U64(sigs[d, col + r]))
+            key = _mix(key + _U64(band))
+            if flip[d]:
+                key ^= flip_salt
+            slot = key & mask
+            while stamp[slot] == mark and keys[slot] != key:
+                slot = (slot + _U64(1)) & mask
+            if stamp[slot] != mark:
+                stamp[slot] = mark
+                keys[slot] = key
+                owner[slot] = d
+                continue
+            if o == len(out):
+                grown = np.empty(2 * len(out), np.int64)
+                grown[:o] = out
+                out = grown
+            out[o] = owner[slot] * n + d
+            o += 1
+    return out[:o].copy()

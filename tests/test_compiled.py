@@ -155,3 +155,28 @@ def test_small_input_files_skip_the_compiled_loops(tmp_path, monkeypatch):
         monkeypatch.setenv("DEDUP_COMPILED", "0")
         jit.choose_for_input(small)  # the environment decides
         assert jit.enabled()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3))
+def test_band_buckets_give_the_pairs_of_sorted_band_keys(data, bands, rows, workers):
+    from dedup.sketch.lsh import FLIP_SALT, band_keys, banded_candidates, candidate_pairs
+
+    n = data.draw(st.integers(0, 30))
+    # Few distinct values, so documents often share a band's rows.
+    values = data.draw(
+        st.lists(st.integers(0, 2), min_size=n * bands * rows, max_size=n * bands * rows)
+    )
+    sigs = np.array(values, dtype=np.uint32).reshape(n, bands * rows)
+    valid = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    flip = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    keys = band_keys(sigs, bands, rows)
+    keys[flip] ^= FLIP_SALT
+    expected = candidate_pairs(keys, valid)
+    for flag in (True, False):
+        with jit.compiled(flag):
+            got = banded_candidates(sigs, bands, rows, valid=valid, flip=flip, workers=workers)
+        assert got.tolist() == expected.tolist()
+    for a, b in expected.tolist():  # each pair shares a bucket: same rows and same kind
+        assert a < b and valid[a] and valid[b] and flip[a] == flip[b]
+        assert (keys[a] == keys[b]).any()

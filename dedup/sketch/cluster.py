@@ -88,25 +88,24 @@ def guarded_components(
     both articles' version clusters, while chains of versions, whose neighbours are linked,
     still grow. Labels are the smallest member.
     """
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    members: dict[int, list[int]] = {}  # groups of more than one document, by owner
     owner = np.arange(n, dtype=np.int64)
     for k in np.argsort(rank, kind="stable"):
         a, b = int(pairs[k, 0]), int(pairs[k, 1])
         ga, gb = int(owner[a]), int(owner[b])
         if ga == gb:
             continue
-        left, right = members[ga][:sample], members[gb][:sample]
+        left, right = members.get(ga, [ga])[:sample], members.get(gb, [gb])[:sample]
         if len(left) * len(right) > 1:
             xa = np.repeat(left, len(right))
             xb = np.tile(right, len(left))
             if linked(np.asarray(xa), np.asarray(xb)).mean() < min_link:
                 continue
         keep, gone = (ga, gb) if ga < gb else (gb, ga)
-        joined = members[keep] + members[gone]
+        joined = members.get(keep, [keep]) + members.pop(gone, [gone])
         members[keep] = sorted(joined, key=lambda i: (member_key[i], i))
-        owner[members[gone]] = keep
-        del members[gone]
-    labels = np.empty(n, dtype=np.int64)
+        owner[joined] = keep
+    labels = np.arange(n, dtype=np.int64)
     for group in members.values():
         labels[group] = min(group)
     return labels

@@ -11,7 +11,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from dedup import jit
+from dedup.engines.local import map_ordered
 from dedup.text.hashing import splitmix64
+
+FLIP_SALT = np.uint64(0x5DEECE66D)  # moves a kind of documents to buckets of their own
 
 
 def _integrate(f, lo: float, hi: float, steps: int = 200) -> float:
@@ -80,20 +84,38 @@ def banded_candidates(
     valid: np.ndarray | None = None,
     flip: np.ndarray | None = None,
     block_bytes: int = 1 << 26,
+    workers: int = 1,
 ) -> np.ndarray:
     """``candidate_pairs(band_keys(sigs, bands, rows), valid)``, a few bands at a time.
 
     Buckets never span bands, so the pairs are the same; the temporaries are bounded by
     ``block_bytes`` instead of growing with ``n_docs * bands``. ``flip`` (bool per document)
     moves those documents' keys to buckets of their own kind (they never meet the others).
+    With the compiled loops, each of ``workers`` threads finds the buckets of a share of the
+    bands in a hash table (no sort, no key array); the pairs are the same.
     """
     n = sigs.shape[0]
+    if bands * rows > sigs.shape[1]:
+        raise ValueError(f"bands*rows = {bands * rows} exceeds num_perm = {sigs.shape[1]}")
+    valid = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    flip = np.zeros(n, dtype=bool) if flip is None else np.asarray(flip, dtype=bool)
+    if jit.enabled():
+        from dedup.compiled import band_pair_codes
+
+        sigs = np.ascontiguousarray(sigs)
+        cuts = np.linspace(0, bands, min(bands, max(1, workers)) + 1).astype(int)
+
+        def codes_of(span: tuple[int, int]) -> np.ndarray:
+            return band_pair_codes(sigs, rows, span[0], span[1], valid, flip, FLIP_SALT)
+
+        spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
+        parts = list(map_ordered(codes_of, spans, workers))
+        return _decode(np.unique(np.concatenate([np.empty(0, np.int64), *parts])), n)
     step = max(1, min(bands, block_bytes // max(1, 32 * n)))
     codes = np.empty(0, dtype=np.int64)
     for first in range(0, bands, step):
         keys = band_keys(sigs, bands, rows, first, min(bands, first + step))
-        if flip is not None:
-            keys[flip] ^= np.uint64(0x5DEECE66D)
+        keys[flip] ^= FLIP_SALT
         part = _pair_codes(keys, valid)
         del keys
         codes = part if not len(codes) else np.union1d(codes, part)

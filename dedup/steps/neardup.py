@@ -335,6 +335,7 @@ class NearDuplicates(Step):
                 rows,
                 valid=self.set_sizes_ > 0,
                 flip=~self.content_mode_,  # modes never share buckets
+                workers=self._workers(),
             )
         with self._stage("verify"):
             self.n_candidates_ = len(cands)
