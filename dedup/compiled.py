@@ -189,10 +189,12 @@ def word_sets(data, starts, ends, ngram):
 @njit(nogil=True, cache=True)
 def oph_minima(hashes, offsets, salt, num_perm):
     """Per document and bin, the least 32-bit value of the shingles hashed to that bin: the
-    one-permutation MinHash of :func:`dedup.sketch.minhash.oph_signatures` before
-    densification (empty bins hold ``0xFFFFFFFF``)."""
+    one-permutation MinHash of :func:`dedup.sketch.minhash.oph_signatures`, densified as
+    :func:`dedup.sketch.minhash._densify` does (a document without shingles keeps
+    ``0xFFFFFFFF`` everywhere)."""
     n_docs = len(offsets) - 1
-    out = np.full((n_docs, num_perm), np.uint32(0xFFFFFFFF), np.uint32)
+    empty = np.uint32(0xFFFFFFFF)
+    out = np.full((n_docs, num_perm), empty, np.uint32)
     bins = _U64(num_perm)
     for d in range(n_docs):
         row = out[d]
@@ -202,6 +204,19 @@ def oph_minima(hashes, offsets, salt, num_perm):
             value = np.uint32(x & _U64(0xFFFFFFFF))
             if value < row[b]:
                 row[b] = value
+        if offsets[d + 1] == offsets[d]:
+            continue
+        # Each empty bin takes the next non-empty bin's value (circularly) plus an offset per
+        # bin of distance; scanning the row twice from the right finds that bin for each.
+        nxt = -1
+        for twice in range(2 * num_perm - 1, -1, -1):
+            j = twice - num_perm if twice >= num_perm else twice
+            if row[j] != empty:
+                nxt = twice
+            elif twice < num_perm and nxt >= 0:
+                source = _U64(row[nxt - num_perm if nxt >= num_perm else nxt])
+                filled = source + _U64(nxt - twice) * _U64(0x9E3779B1)
+                row[j] = np.uint32(filled & _U64(0xFFFFFFFF))
     return out
 
 

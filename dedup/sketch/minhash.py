@@ -80,14 +80,13 @@ def oph_signatures(shingles: ShingleBatch, num_perm: int, seed: int = DEFAULT_SE
     if jit.enabled():
         from dedup.compiled import oph_minima
 
-        out = oph_minima(shingles.hashes, shingles.offsets, salt, num_perm)
-    else:
-        x = splitmix64(shingles.hashes ^ salt)
-        with np.errstate(over="ignore"):
-            bins = ((x >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
-        values = (x & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        flat = shingles.doc_ids() * num_perm + bins.astype(np.int64)
-        np.minimum.at(out.ravel(), flat, values)
+        return oph_minima(shingles.hashes, shingles.offsets, salt, num_perm)  # densified
+    x = splitmix64(shingles.hashes ^ salt)
+    with np.errstate(over="ignore"):
+        bins = ((x >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
+    values = (x & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    flat = shingles.doc_ids() * num_perm + bins.astype(np.int64)
+    np.minimum.at(out.ravel(), flat, values)
     return _densify(out, np.diff(shingles.offsets) > 0)
 
 

@@ -309,10 +309,9 @@ class NearDuplicates(Step):
         self._site_codes = site_codes
         n = len(ids)
         with self._stage("common"):
-            distinct = distinct_sets(
-                np.concatenate(fps) if fps else np.empty(0, np.uint64), self.sites_
-            )
-            del fps
+            self._content_fp = np.concatenate(fps) if fps else np.empty(0, np.uint64)
+            del fps  # the fingerprints of the full sets; content sets replace them when sketched
+            distinct = distinct_sets(self._content_fp, self.sites_)
             limit = site_limits(
                 self.sites_,
                 distinct,
@@ -466,7 +465,6 @@ class NearDuplicates(Step):
         self.content_mode_ = np.zeros(n, dtype=bool)
         self.set_sizes_ = np.zeros(n, dtype=np.int64)
         self.common_share_ = np.zeros(n)
-        self._content_fp = np.zeros(n, dtype=np.uint64)
         sketcher = partial(
             _content_part,
             common=self._common,
@@ -484,7 +482,8 @@ class NearDuplicates(Step):
             self.content_mode_[lo:hi] = mode
             self.set_sizes_[lo:hi] = sizes
             self.common_share_[lo:hi] = share
-            self._content_fp[lo:hi] = fp
+            if fp is not None:
+                self._content_fp[lo:hi] = fp
 
     def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
         """The content sets of ``docs`` (sorted, distinct), read back from the store."""
@@ -660,7 +659,8 @@ def _content_part(
             perms = permutations(num_perm, seed)
             sigs[lo : lo + part.n_docs] = signatures(part, perms)
     share = 1.0 - content_size / np.maximum(full_size, 1)
-    return np.diff(sets.offsets), sigs, mode, share, set_fingerprints(sets)
+    fp = set_fingerprints(sets) if len(common) else None  # else the full sets' ones stand
+    return np.diff(sets.offsets), sigs, mode, share, fp
 
 
 def _drop_common(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) -> ShingleBatch:
