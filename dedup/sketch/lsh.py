@@ -1,8 +1,10 @@
 """LSH banding over signature arrays: band parameters, band keys and candidate pairs.
 
-Candidates come from sorting band keys, not from a Python dict per band: every bucket of
-documents with an equal key yields the pairs (first member, other member), a star that keeps
-the bucket connected with ``len(bucket) - 1`` pairs instead of all ``len(bucket)**2 / 2``.
+Candidates come from band keys grouped in arrays, not from a Python dict per band: by sorting
+(numpy), or in one flat hash table per band (the compiled loop, which computes each key as it
+goes and keeps no key array). Every bucket of documents with an equal key yields the pairs
+(first member, other member), a star that keeps the bucket connected with ``len(bucket) - 1``
+pairs instead of all ``len(bucket)**2 / 2``.
 """
 
 from __future__ import annotations
