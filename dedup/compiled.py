@@ -268,20 +268,28 @@ def bucket_counts(hashes, offsets, doc_salt, shift, n_buckets):
 
 
 @njit(nogil=True, cache=True)
-def pair_intersections(hashes, offsets, pairs, order):
+def pair_intersections(hashes, offsets, pairs, order, need):
     """``|A & B|`` for every pair ``(a, b)`` of documents (rows of ``pairs``) of a batch of sets
     (distinct values per document), visited in ``order``: the set already in the table is
-    kept while the next pair shares it, as pairs sorted by their first member do."""
+    kept while the next pair shares it, as pairs sorted by their first member do.
+
+    A pair stops being counted once it can no longer reach ``need[p]`` (its count is then
+    some value below ``need[p]``); ``need`` of 0 counts exactly."""
     out = np.zeros(len(pairs), np.int64)
     size, keys, stamp, mark = _table(1024)
     held = -1  # the document whose set fills the table (under the current mark)
-    for p in order:
+    for i in range(len(order)):
+        p = order[i]
         a = pairs[p, 0]
         b = pairs[p, 1]
         if b == held:
             a, b = b, a
-        elif a != held and offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]:
-            a, b = b, a  # the smaller set goes in the table
+        elif a != held:
+            # The first member goes in the table when the next pair shares it (it is read
+            # once for all of them); else the smaller set.
+            shared = i + 1 < len(order) and pairs[order[i + 1], 0] == a
+            if not shared and offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]:
+                a, b = b, a
         if a != held:
             n = offsets[a + 1] - offsets[a]
             size, keys, stamp, mark = _room(n, size, keys, stamp, mark)
@@ -292,8 +300,13 @@ def pair_intersections(hashes, offsets, pairs, order):
             held = a
         mask = _U64(size - 1)
         count = 0
+        left = offsets[b + 1] - offsets[b]
+        floor = need[p]
         for k in range(offsets[b], offsets[b + 1]):
             count += _contains(hashes[k], keys, stamp, mark, mask)
+            left -= 1
+            if count + left < floor:
+                break
         out[p] = count
     return out
 

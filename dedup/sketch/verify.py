@@ -18,8 +18,15 @@ from dedup.text.shingle import ShingleBatch
 _PAIR_BUDGET = 1 << 22  # shingles gathered per chunk of pairs (numpy)
 
 
-def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
+def intersections(
+    sets: ShingleBatch, pairs: np.ndarray, need: np.ndarray | None = None
+) -> np.ndarray:
     """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique per doc).
+
+    ``need`` (per pair): the compiled loop stops counting a pair once it cannot reach it, and
+    gives some count below ``need`` for such a pair (exact counts where ``need`` is omitted or
+    reached, and always in numpy). Most candidates of a corpus that quotes itself share one
+    paragraph: they are decided after reading part of one set.
 
     Pairs share documents (a bucket's first member pairs with all the others). Compiled:
     visited in order of their first member, one set fills a hash table once and the
@@ -34,7 +41,8 @@ def intersections(sets: ShingleBatch, pairs: np.ndarray) -> np.ndarray:
         from dedup.compiled import pair_intersections
 
         order = np.argsort(pairs[:, 0], kind="stable")
-        return pair_intersections(sets.hashes, sets.offsets, pairs, order)
+        floor = np.zeros(len(pairs), np.int64) if need is None else np.asarray(need, np.int64)
+        return pair_intersections(sets.hashes, sets.offsets, pairs, order, floor)
     out = np.zeros(len(pairs), dtype=np.int64)
     sizes = np.diff(sets.offsets)
     cost = sizes[pairs[:, 0]] + sizes[pairs[:, 1]]
@@ -88,13 +96,16 @@ class PairSimilarity:
         return np.divide(self.intersection, small, out=np.zeros(len(small)), where=small > 0)
 
 
-def pair_similarity(sets: ShingleBatch, pairs: np.ndarray) -> PairSimilarity:
-    """Exact Jaccard and containment ingredients of ``pairs`` on ``sets``."""
+def pair_similarity(
+    sets: ShingleBatch, pairs: np.ndarray, need: np.ndarray | None = None
+) -> PairSimilarity:
+    """Exact Jaccard and containment ingredients of ``pairs`` on ``sets`` (for pairs that do
+    not reach the intersection ``need``, only that they do not: see :func:`intersections`)."""
     sizes = np.diff(sets.offsets)
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return PairSimilarity(
         pairs=pairs,
-        intersection=intersections(sets, pairs),
+        intersection=intersections(sets, pairs, need),
         size_a=sizes[pairs[:, 0]],
         size_b=sizes[pairs[:, 1]],
     )

@@ -340,9 +340,9 @@ class NearDuplicates(Step):
             self.n_candidates_ = len(cands)
             if not self.verify_all:
                 cands = cands[self._plausible(cands)]
-            sim = self._similarity(cands)
-            jac, con = sim.jaccard, sim.containment
             both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
+            sim = self._similarity(cands, need=self._least_overlap(cands, both_content))
+            jac, con = sim.jaccard, sim.containment  # exact for the pairs that pass
             ok = np.where(
                 both_content,
                 (jac >= self.threshold) | (con >= self.containment),
@@ -356,6 +356,15 @@ class NearDuplicates(Step):
             self.keepers_ = choose_keepers(labels, self.set_sizes_)
             self.similarity_ = np.ones(n)
             dup = np.flatnonzero(self.keepers_ != np.arange(n))
+            # Most documents were verified against their keeper already.
+            known = _lookup_pairs(
+                self.pairs_,
+                np.minimum(dup, self.keepers_[dup]),
+                np.maximum(dup, self.keepers_[dup]),
+                n,
+            )
+            self.similarity_[dup[known >= 0]] = jac[ok][known[known >= 0]]
+            dup = dup[known < 0]
             if len(dup):
                 to_keeper = self._similarity(np.stack([dup, self.keepers_[dup]], axis=1))
                 self.similarity_[dup] = to_keeper.jaccard
@@ -428,6 +437,23 @@ class NearDuplicates(Step):
             keep[lo : lo + len(a)] = est >= need - _PLAUSIBLE_SD * sd - _PLAUSIBLE_SLACK
         return keep
 
+    def _least_overlap(self, pairs: np.ndarray, both_content: np.ndarray) -> np.ndarray:
+        """Per pair, an intersection size below which it certainly fails every rule (a
+        little under the least that passes, so rounding never cuts a pair that passes)."""
+        a = self.set_sizes_[pairs[:, 0]].astype(np.float64)
+        b = self.set_sizes_[pairs[:, 1]].astype(np.float64)
+        # |A & B| / |A | B| >= t  <=>  |A & B| >= t (|A| + |B|) / (1 + t)
+        least = np.where(
+            both_content,
+            self.threshold * (a + b) / (1 + self.threshold),
+            self.strict_threshold * (a + b) / (1 + self.strict_threshold),
+        )
+        if self.containment <= 1:
+            least = np.where(
+                both_content, np.minimum(least, self.containment * np.minimum(a, b)), least
+            )
+        return np.maximum(np.floor(least * (1 - 1e-9)) - 1, 0).astype(np.int64)
+
     def _workers(self) -> int:
         return self.n_jobs if self.n_jobs and self.n_jobs > 0 else default_workers()
 
@@ -493,9 +519,12 @@ class NearDuplicates(Step):
         is_common, _ = self._common.members(full, self.sites_[docs])
         return _drop_common(full, is_common, self.content_mode_[docs])
 
-    def _similarity(self, pairs: np.ndarray, numbers: bool = False) -> PairSimilarity:
+    def _similarity(
+        self, pairs: np.ndarray, numbers: bool = False, need: np.ndarray | None = None
+    ) -> PairSimilarity:
         """Exact similarity of ``pairs`` on the content sets (or the number sets), reading the
-        sets of a bounded number of documents at a time."""
+        sets of a bounded number of documents at a time; pairs below their ``need``
+        (intersection size) are only known to be below it."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         sizes = self._number_store.sizes() if numbers else self.set_sizes_
         read = self._number_store.gather if numbers else self._content_sets
@@ -512,7 +541,8 @@ class NearDuplicates(Step):
         def overlap(span: tuple[int, int]) -> np.ndarray:
             chunk = pairs[span[0] : span[1]]
             docs = np.unique(chunk)
-            return pair_similarity(read(docs), np.searchsorted(docs, chunk)).intersection
+            floor = None if need is None else need[span[0] : span[1]]
+            return pair_similarity(read(docs), np.searchsorted(docs, chunk), floor).intersection
 
         # Chunks on the worker threads: reading back (a map of the file) and sorting hold no
         # lock, and results land by position, so the output does not depend on the workers.
@@ -661,6 +691,15 @@ def _content_part(
     share = 1.0 - content_size / np.maximum(full_size, 1)
     fp = set_fingerprints(sets) if len(common) else None  # else the full sets' ones stand
     return np.diff(sets.offsets), sigs, mode, share, fp
+
+
+def _lookup_pairs(pairs: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Row of ``(a[k], b[k])`` in ``pairs`` (rows sorted, ``a < b``), or -1 where absent."""
+    codes = pairs[:, 0] * n + pairs[:, 1]
+    want = a * n + b
+    at = np.minimum(np.searchsorted(codes, want), max(len(codes) - 1, 0))
+    found = (at < len(codes)) & (codes[at] == want) if len(codes) else np.zeros(len(a), bool)
+    return np.where(found, at, -1)
 
 
 def _drop_common(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) -> ShingleBatch:
