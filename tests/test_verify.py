@@ -73,7 +73,21 @@ def test_near_duplicate_verdicts_do_not_depend_on_stopping_early():
     docs = read_jsonl(shared("neardup", "dev.jsonl"))
     fast = NearDuplicates().fit(docs)
     exact = NearDuplicates()
-    exact._least_overlap = lambda pairs, content: np.zeros(len(pairs), np.int64)
+    exact._least_overlap = lambda pairs: np.zeros(len(pairs), np.int64)
     exact.fit(docs)
     assert (fast.pairs_ == exact.pairs_).all()
     assert list(fast.cluster_rows()) == list(exact.cluster_rows())
+
+
+def test_verifying_candidates_in_blocks_changes_nothing(monkeypatch):
+    from conftest import read_jsonl, shared
+
+    import dedup.steps.neardup as neardup
+
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    whole = neardup.NearDuplicates().fit(docs)
+    monkeypatch.setattr(neardup, "VERIFY_PAIRS", 7)
+    blocks = neardup.NearDuplicates().fit(docs)
+    assert whole.n_candidates_ > 7 and blocks.n_verified_ == whole.n_verified_
+    assert (blocks.pairs_ == whole.pairs_).all()
+    assert list(blocks.cluster_rows()) == list(whole.cluster_rows())

@@ -106,13 +106,14 @@ def banded_candidates(
 
         sigs = np.ascontiguousarray(sigs)
         cuts = np.linspace(0, bands, min(bands, max(1, workers)) + 1).astype(int)
-
-        def codes_of(span: tuple[int, int]) -> np.ndarray:
-            return band_pair_codes(sigs, rows, span[0], span[1], valid, flip, FLIP_SALT)
-
         spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
+
+        def codes_of(span: tuple[int, int]) -> np.ndarray:  # sorted on the worker threads
+            return np.unique(band_pair_codes(sigs, rows, *span, valid, flip, FLIP_SALT))
+
         parts = list(map_ordered(codes_of, spans, workers))
-        return _decode(np.unique(np.concatenate([np.empty(0, np.int64), *parts])), n)
+        codes = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        return _decode(codes, n)
     step = max(1, min(bands, block_bytes // max(1, 32 * n)))
     codes = np.empty(0, dtype=np.int64)
     for first in range(0, bands, step):

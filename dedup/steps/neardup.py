@@ -87,6 +87,7 @@ REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
 VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at once
+VERIFY_PAIRS = 1 << 20  # candidate pairs verified per block
 _PLAUSIBLE_SD = 5.0  # candidates this far below every threshold are not read back
 _PLAUSIBLE_SLACK = 0.05
 _PLAUSIBLE_BLOCK = 1 << 16
@@ -338,21 +339,17 @@ class NearDuplicates(Step):
             )
         with self._stage("verify"):
             self.n_candidates_ = len(cands)
-            if not self.verify_all:
-                cands = cands[self._plausible(cands)]
-            both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
-            sim = self._similarity(cands, need=self._least_overlap(cands, both_content))
-            jac, con = sim.jaccard, sim.containment  # exact for the pairs that pass
-            ok = np.where(
-                both_content,
-                (jac >= self.threshold) | (con >= self.containment),
-                jac >= self.strict_threshold,
-            )
-            ok[ok] = self._numbers_agree(cands[ok])  # only pairs that pass so far
-            self.n_verified_ = len(cands)
-            self.pairs_ = cands[ok]
+            self.n_verified_ = 0
+            found, found_jaccard = [np.empty((0, 2), np.int64)], [np.empty(0)]
+            for lo in range(0, len(cands), VERIFY_PAIRS):  # bounds the per-pair temporaries
+                pairs, jaccard = self._verify(cands[lo : lo + VERIFY_PAIRS])
+                found.append(pairs)
+                found_jaccard.append(jaccard)
+            del cands
+            self.pairs_ = np.concatenate(found)
+            jac_ok = np.concatenate(found_jaccard)
         with self._stage("cluster"):
-            labels = self._cluster(n, jac[ok])
+            labels = self._cluster(n, jac_ok)
             self.keepers_ = choose_keepers(labels, self.set_sizes_)
             self.similarity_ = np.ones(n)
             dup = np.flatnonzero(self.keepers_ != np.arange(n))
@@ -363,7 +360,7 @@ class NearDuplicates(Step):
                 np.maximum(dup, self.keepers_[dup]),
                 n,
             )
-            self.similarity_[dup[known >= 0]] = jac[ok][known[known >= 0]]
+            self.similarity_[dup[known >= 0]] = jac_ok[known[known >= 0]]
             dup = dup[known < 0]
             if len(dup):
                 to_keeper = self._similarity(np.stack([dup, self.keepers_[dup]], axis=1))
@@ -437,9 +434,26 @@ class NearDuplicates(Step):
             keep[lo : lo + len(a)] = est >= need - _PLAUSIBLE_SD * sd - _PLAUSIBLE_SLACK
         return keep
 
-    def _least_overlap(self, pairs: np.ndarray, both_content: np.ndarray) -> np.ndarray:
+    def _verify(self, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates that pass the rules on their exact sets, with their Jaccard."""
+        if not self.verify_all:
+            cands = cands[self._plausible(cands)]
+        sim = self._similarity(cands, early=True)
+        jac, con = sim.jaccard, sim.containment  # exact for the pairs that pass
+        both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
+        ok = np.where(
+            both_content,
+            (jac >= self.threshold) | (con >= self.containment),
+            jac >= self.strict_threshold,
+        )
+        ok[ok] = self._numbers_agree(cands[ok])  # only pairs that pass so far
+        self.n_verified_ += len(cands)
+        return cands[ok], jac[ok]
+
+    def _least_overlap(self, pairs: np.ndarray) -> np.ndarray:
         """Per pair, an intersection size below which it certainly fails every rule (a
         little under the least that passes, so rounding never cuts a pair that passes)."""
+        both_content = self.content_mode_[pairs[:, 0]] & self.content_mode_[pairs[:, 1]]
         a = self.set_sizes_[pairs[:, 0]].astype(np.float64)
         b = self.set_sizes_[pairs[:, 1]].astype(np.float64)
         # |A & B| / |A | B| >= t  <=>  |A & B| >= t (|A| + |B|) / (1 + t)
@@ -520,11 +534,11 @@ class NearDuplicates(Step):
         return _drop_common(full, is_common, self.content_mode_[docs])
 
     def _similarity(
-        self, pairs: np.ndarray, numbers: bool = False, need: np.ndarray | None = None
+        self, pairs: np.ndarray, numbers: bool = False, early: bool = False
     ) -> PairSimilarity:
         """Exact similarity of ``pairs`` on the content sets (or the number sets), reading the
-        sets of a bounded number of documents at a time; pairs below their ``need``
-        (intersection size) are only known to be below it."""
+        sets of a bounded number of documents at a time. ``early``: a pair that cannot pass
+        the rules is only known not to (see :meth:`_least_overlap`)."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         sizes = self._number_store.sizes() if numbers else self.set_sizes_
         read = self._number_store.gather if numbers else self._content_sets
@@ -541,7 +555,7 @@ class NearDuplicates(Step):
         def overlap(span: tuple[int, int]) -> np.ndarray:
             chunk = pairs[span[0] : span[1]]
             docs = np.unique(chunk)
-            floor = None if need is None else need[span[0] : span[1]]
+            floor = self._least_overlap(chunk) if early else None
             return pair_similarity(read(docs), np.searchsorted(docs, chunk), floor).intersection
 
         # Chunks on the worker threads: reading back (a map of the file) and sorting hold no
