@@ -18,7 +18,6 @@ from dedup.engines.local import map_ordered
 from dedup.text.hashing import splitmix64
 
 FLIP_SALT = np.uint64(0x5DEECE66D)  # moves a kind of documents to buckets of their own
-_BANDS_PER_CALL = 8  # bands whose buckets one compiled call finds
 
 
 def _integrate(f, lo: float, hi: float, steps: int = 200) -> float:
@@ -106,17 +105,14 @@ def banded_candidates(
         from dedup.compiled import band_pair_codes
 
         sigs = np.ascontiguousarray(sigs)
-        # A few bands per call, each call's pairs made distinct on its thread: a pair found
-        # in many bands is held once per block, so memory follows the distinct pairs.
-        step = max(1, min(_BANDS_PER_CALL, -(-bands // max(1, workers))))
-        spans = [(lo, min(bands, lo + step)) for lo in range(0, bands, step)]
+        cuts = np.linspace(0, bands, min(bands, max(1, workers)) + 1).astype(int)
+        spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
 
-        def codes_of(span: tuple[int, int]) -> np.ndarray:
+        def codes_of(span: tuple[int, int]) -> np.ndarray:  # sorted on the worker threads
             return np.unique(band_pair_codes(sigs, rows, *span, valid, flip, FLIP_SALT))
 
         parts = list(map_ordered(codes_of, spans, workers))
         codes = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
-        del parts
         return _decode(codes, n)
     step = max(1, min(bands, block_bytes // max(1, 32 * n)))
     codes = np.empty(0, dtype=np.int64)
