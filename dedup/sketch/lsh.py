@@ -126,9 +126,12 @@ def banded_candidates(
 
 
 def _decode(code: np.ndarray, n: int) -> np.ndarray:
-    if len(code) == 0:
-        return np.empty((0, 2), dtype=np.int64)
-    return np.stack([code // n, code % n], axis=1)
+    """Pairs ``(code // n, code % n)``, written straight into the result (no temporaries:
+    at corpus scale the codes run to tens of millions)."""
+    out = np.empty((len(code), 2), dtype=np.int64)
+    np.floor_divide(code, n, out=out[:, 0])
+    np.remainder(code, n, out=out[:, 1])
+    return out
 
 
 def _pair_codes(keys: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
