@@ -426,7 +426,7 @@ class NearDuplicates(Step):
             small = np.minimum(sizes[a], sizes[b])
             c = min(self.containment, 1.0) * small
             need_c = np.divide(c, sizes[a] + sizes[b] - c, out=np.ones(len(a)), where=c > 0)
-            content = self.content_mode_[a] & self.content_mode_[b]
+            content = self._both_content(pairs[lo : lo + _PLAUSIBLE_BLOCK])
             need = np.where(content, np.minimum(self.threshold, need_c), self.strict_threshold)
             if self.containment > 1:
                 need = np.where(content, self.threshold, need)
@@ -440,7 +440,7 @@ class NearDuplicates(Step):
             cands = cands[self._plausible(cands)]
         sim = self._similarity(cands, early=True)
         jac, con = sim.jaccard, sim.containment  # exact for the pairs that pass
-        both_content = self.content_mode_[cands[:, 0]] & self.content_mode_[cands[:, 1]]
+        both_content = self._both_content(cands)
         ok = np.where(
             both_content,
             (jac >= self.threshold) | (con >= self.containment),
@@ -450,10 +450,14 @@ class NearDuplicates(Step):
         self.n_verified_ += len(cands)
         return cands[ok], jac[ok]
 
+    def _both_content(self, pairs: np.ndarray) -> np.ndarray:
+        """True for pairs of two pages compared on their content (the other rule: whole pages)."""
+        return self.content_mode_[pairs[:, 0]] & self.content_mode_[pairs[:, 1]]
+
     def _least_overlap(self, pairs: np.ndarray) -> np.ndarray:
         """Per pair, an intersection size below which it certainly fails every rule (a
         little under the least that passes, so rounding never cuts a pair that passes)."""
-        both_content = self.content_mode_[pairs[:, 0]] & self.content_mode_[pairs[:, 1]]
+        both_content = self._both_content(pairs)
         a = self.set_sizes_[pairs[:, 0]].astype(np.float64)
         b = self.set_sizes_[pairs[:, 1]].astype(np.float64)
         # |A & B| / |A | B| >= t  <=>  |A & B| >= t (|A| + |B|) / (1 + t)
@@ -711,8 +715,9 @@ def _lookup_pairs(pairs: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np
     """Row of ``(a[k], b[k])`` in ``pairs`` (rows sorted, ``a < b``), or -1 where absent."""
     codes = pairs[:, 0] * n + pairs[:, 1]
     want = a * n + b
-    at = np.minimum(np.searchsorted(codes, want), max(len(codes) - 1, 0))
-    found = (at < len(codes)) & (codes[at] == want) if len(codes) else np.zeros(len(a), bool)
+    at = np.searchsorted(codes, want)
+    found = at < len(codes)
+    found[found] = codes[at[found]] == want[found]
     return np.where(found, at, -1)
 
 
