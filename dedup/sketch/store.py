@@ -13,6 +13,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -65,7 +66,10 @@ class Budget:
 
     def path(self, name: str) -> Path:
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="dedup-", dir=self._parent))
+            # Named before it is made, so an interrupt between the two still finds it in close().
+            parent = Path(self._parent if self._parent is not None else tempfile.gettempdir())
+            self._dir = parent / f"dedup-{os.getpid()}-{secrets.token_hex(4)}"
+            self._dir.mkdir(mode=0o700)
         return self._dir / name
 
     def close(self) -> None:
