@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.groups import group, group_sizes, repeats
+from dedup.groups import group, group_sizes, repeats, sorted_unique
 
 values = st.lists(st.integers(0, 20), max_size=60).map(lambda v: np.array(v, dtype=np.uint64))
 
@@ -13,6 +13,19 @@ def test_group_matches_numpy_unique(v):
     nu, nfirst, ncounts = np.unique(v, return_index=True, return_counts=True)
     assert u.tolist() == nu.tolist()
     assert first.tolist() == nfirst.tolist() and counts.tolist() == ncounts.tolist()
+
+
+@given(values, st.booleans())
+def test_sorted_unique_matches_numpy_unique(v, in_place):
+    before = v.copy()
+    got = sorted_unique(v, in_place=in_place)
+    assert got.dtype == v.dtype and got.tolist() == sorted(set(before.tolist()))
+    if in_place:
+        assert sorted(v.tolist()) == sorted(before.tolist())  # same values, maybe reordered
+        v[:] = 0
+        assert got.tolist() == sorted(set(before.tolist()))  # the result does not alias v
+    else:
+        assert v.tolist() == before.tolist()
 
 
 @given(values)

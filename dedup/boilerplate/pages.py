@@ -10,6 +10,7 @@ from functools import cache, cached_property
 import numpy as np
 import xxhash
 
+from dedup.groups import sorted_unique
 from dedup.text.hashing import combine_ngrams
 from dedup.text.segment import lines, sentences
 from dedup.text.wordspans import word_spans
@@ -142,7 +143,7 @@ def resplit(page: Page, cuts: np.ndarray) -> Page:
     """The same page with blocks also cut before the tokens at indices ``cuts``."""
     if len(cuts) == 0:
         return page
-    starts = np.unique(np.concatenate([page.blocks[:, 0], page.tok_start[cuts]]))
+    starts = sorted_unique(np.concatenate([page.blocks[:, 0], page.tok_start[cuts]]), in_place=True)
     ends = page.blocks[np.searchsorted(page.blocks[:, 0], starts, side="right") - 1, 1]
     ends[:-1] = np.minimum(ends[:-1], starts[1:])
     text = page.text

@@ -22,6 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 from dedup.boilerplate.pages import Page
+from dedup.groups import sorted_unique
 from dedup.sketch.cluster import components
 from dedup.sketch.lsh import band_keys, candidate_pairs, optimal_params
 from dedup.sketch.minhash import oph_signatures
@@ -168,7 +169,7 @@ def fuzzy_counts(
     found = (pos < len(distinct)) & (distinct[np.minimum(pos, len(distinct) - 1)] == flat)
     comp = label[pos[found]].astype(np.int64)
     page = owner[found]
-    pair_code = np.unique(comp * len(keys) + page)
+    pair_code = sorted_unique(comp * len(keys) + page, in_place=True)
     per_comp = np.bincount(pair_code // len(keys), minlength=len(distinct))
     counts = per_comp[label]
     linked = np.zeros(len(distinct), dtype=bool)
@@ -194,9 +195,9 @@ class _Entry:
         short = np.flatnonzero((keys != 0) & (sizes <= FUZZY_MAX_TOKENS)).tolist()
         return _Entry(
             fingerprint=page.fingerprint,
-            ngrams=np.unique(page.ngram_keys),
-            blocks=np.unique(keys[keys != 0]),
-            prefixes=np.unique(prefixes[prefixes != 0]),
+            ngrams=sorted_unique(page.ngram_keys),
+            blocks=sorted_unique(keys[keys != 0], in_place=True),
+            prefixes=sorted_unique(prefixes[prefixes != 0], in_place=True),
             texts=[(int(keys[b]), page.normalized[b]) for b in short],
         )
 
@@ -220,9 +221,9 @@ def site_index(entries: list[_Entry]) -> tuple[SiteIndex, np.ndarray | None]:
         c.prefixes.append(e.prefixes)
         for key, text in e.texts:
             c.texts.setdefault(key, text)
-    blocks = np.unique(np.concatenate(c.blocks)) if c.blocks else None
+    blocks = sorted_unique(np.concatenate(c.blocks), in_place=True) if c.blocks else None
     article = articles(c.ngrams)
-    n_articles = len(np.unique(article))
+    n_articles = len(sorted_unique(article))
     if n_articles < 2:
         return SiteIndex.empty(), blocks
     index = SiteIndex(

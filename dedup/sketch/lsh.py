@@ -15,6 +15,7 @@ import numpy as np
 
 from dedup import jit
 from dedup.engines.local import map_ordered
+from dedup.groups import sorted_unique
 from dedup.text.hashing import splitmix64
 
 FLIP_SALT = np.uint64(0x5DEECE66D)  # moves a kind of documents to buckets of their own
@@ -109,10 +110,12 @@ def banded_candidates(
         spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
 
         def codes_of(span: tuple[int, int]) -> np.ndarray:  # sorted on the worker threads
-            return np.unique(band_pair_codes(sigs, rows, *span, valid, flip, FLIP_SALT))
+            return sorted_unique(
+                band_pair_codes(sigs, rows, *span, valid, flip, FLIP_SALT), in_place=True
+            )
 
         parts = list(map_ordered(codes_of, spans, workers))
-        codes = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        codes = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts), in_place=True)
         return _decode(codes, n)
     step = max(1, min(bands, block_bytes // max(1, 32 * n)))
     codes = np.empty(0, dtype=np.int64)
@@ -121,7 +124,9 @@ def banded_candidates(
         keys[flip] ^= FLIP_SALT
         part = _pair_codes(keys, valid)
         del keys
-        codes = part if not len(codes) else np.union1d(codes, part)
+        codes = (
+            part if not len(codes) else sorted_unique(np.concatenate([codes, part]), in_place=True)
+        )
     return _decode(codes, n)
 
 
@@ -155,6 +160,4 @@ def _pair_codes(keys: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     members = ~new
     if not members.any():
         return np.empty(0, dtype=np.int64)
-    code = first[members] * n + d[members]
-    code = np.sort(code)
-    return code[np.r_[True, code[1:] != code[:-1]]]
+    return sorted_unique(first[members] * n + d[members], in_place=True)

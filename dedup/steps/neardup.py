@@ -34,6 +34,7 @@ import numpy as np
 from dedup import jit
 from dedup.engines.local import default_workers, map_ordered
 from dedup.errors import ConfigError
+from dedup.groups import sorted_unique
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
     DEFAULT_SITE_FIELD,
@@ -558,7 +559,7 @@ class NearDuplicates(Step):
 
         def overlap(span: tuple[int, int]) -> np.ndarray:
             chunk = pairs[span[0] : span[1]]
-            docs = np.unique(chunk)
+            docs = sorted_unique(chunk)
             floor = self._least_overlap(chunk) if early else None
             return pair_similarity(read(docs), np.searchsorted(docs, chunk), floor).intersection
 

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from dedup.errors import ConfigError
-from dedup.groups import ranges
+from dedup.groups import ranges, sorted_unique
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
     DEFAULT_SITE_FIELD,
@@ -753,7 +753,7 @@ class SharedPassages(Estimator):
         first_of_sorted = order[np.maximum.accumulate(np.where(new, np.arange(n), 0))]
         rep = np.empty(n, dtype=np.int64)
         rep[order] = first_of_sorted
-        reps = np.unique(rep)  # ascending: input order
+        reps = sorted_unique(rep)  # ascending: input order
         rep_row = np.searchsorted(reps, rep)
         rep_sets = _subset(sets, reps)
         # Similar passages: MinHash-LSH over the representatives, verified exactly.
