@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.sketch.common import common_keys, common_mask, distinct_sets, is_member, site_limits
 from dedup.sketch.lsh import band_keys, banded_candidates, candidate_pairs
@@ -37,6 +39,33 @@ def test_spool_reads_back_what_was_appended(tmp_path, limit):
     spool.close()
     budget.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 120), min_size=1, max_size=25),
+    limit=st.sampled_from([None, 0, 800, 4000]),
+    flush=st.sampled_from([64, 1 << 20]),
+    data=st.data(),
+)
+def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
+    """Any ascending, non-overlapping runs, also across chunk and memory/disk boundaries."""
+    budget = Budget(limit, tmp_path_factory.mktemp("spool"))
+    spool = Spool(budget, "x", np.uint64, flush_bytes=flush)
+    whole = np.arange(sum(sizes), dtype=np.uint64) * np.uint64(2654435761)
+    lo = 0
+    for n in sizes:
+        spool.append(whole[lo : lo + n])
+        lo += n
+    spool.finish()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(whole)), max_size=30)))
+    starts, counts = np.array(cuts[0::2], np.int64), np.diff(cuts)[0::2].astype(np.int64)
+    starts = starts[: len(counts)]
+    got = spool.take_runs(starts, counts)
+    want = [whole[s : s + c] for s, c in zip(starts, counts, strict=True)]
+    assert got.tolist() == np.concatenate([np.empty(0, np.uint64), *want]).tolist()
+    spool.close()
+    budget.close()
 
 
 @pytest.mark.parametrize("limit", [None, 0, 20000])

@@ -10,7 +10,6 @@ corpus size.
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import secrets
@@ -26,7 +25,6 @@ from dedup.text.shingle import ShingleBatch
 
 DEFAULT_MEMORY = "512M"  # budget of a fit's stores (near-duplicates, site boilerplate counts)
 _FLUSH_BYTES = 4 << 20  # pending appends written in pieces of about this size
-_TAKE_BLOCK = 1 << 18  # positions read back from disk per block (see Spool.take)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -182,41 +180,65 @@ class Spool:
             yield self._chunks[i]
             i += 1
 
-    def take(self, positions: np.ndarray) -> np.ndarray:
-        """Entries at ``positions`` (ascending).
+    def take_runs(self, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Entries ``s:s + c`` for every run ``(s, c)`` (ascending, not overlapping), in one array.
 
-        From disk through a read-only map of the file, a block of positions at a time: the
-        pages a block touches are dropped from the process (``MADV_DONTNEED``) before the
-        next one, so reading back costs no more resident memory than one block.
+        Runs in memory are gathered with one index per chunk. Runs on disk are read with one
+        positioned read each (neighbouring runs merged): the disk is asked for exactly those
+        bytes in requests as large as the runs (a map of the file faulted its pages in one at
+        a time), and no file pages stay in the process. Positioned reads share no file offset,
+        so worker threads may read at once.
         """
-        out = np.empty(len(positions), dtype=self.dtype)
-        if not len(positions):
+        starts = np.asarray(starts, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        dest = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=dest[1:])
+        out = np.empty(int(dest[-1]), dtype=self.dtype)
+        if not len(out):
             return out
         chunk_starts = np.array([c[0] for c in self._chunks], dtype=np.int64)
-        cut = np.searchsorted(positions, chunk_starts)
-        cut = np.append(cut, len(positions))
-        on_disk = []
-        for k in np.flatnonzero(cut[1:] > cut[:-1]).tolist():
-            start, length, arr = self._chunks[k]
-            a, b = int(cut[k]), int(cut[k + 1])
-            if arr is not None:
-                out[a:b] = arr[positions[a:b] - start]
-            else:
-                on_disk.append((a, b))
-        if on_disk:
+        on_disk = np.array([c[2] is None for c in self._chunks], dtype=bool)
+        first = np.searchsorted(chunk_starts, starts, side="right") - 1
+        last = np.searchsorted(chunk_starts, starts + np.maximum(counts, 1) - 1, side="right") - 1
+        whole = (first == last) & (counts > 0)
+        mem = np.flatnonzero(whole & ~on_disk[first])
+        if len(mem):  # runs ascend, so each chunk's runs are one slice of ``mem``
+            chunk = first[mem]
+            cuts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1], True])
+            for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+                sel = mem[lo:hi]
+                chunk_start, _, arr = self._chunks[int(chunk[lo])]
+                out[ranges(dest[sel], counts[sel])] = arr[
+                    ranges(starts[sel] - chunk_start, counts[sel])
+                ]
+        disk = np.flatnonzero(whole & on_disk[first])
+        if len(disk):
             self._file.flush()
-            with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                if hasattr(mapped, "madvise"):
-                    mapped.madvise(mmap.MADV_RANDOM)
-                values = np.frombuffer(mapped, dtype=self.dtype)
-                for a, b in on_disk:
-                    for lo in range(a, b, _TAKE_BLOCK):
-                        hi = min(b, lo + _TAKE_BLOCK)
-                        out[lo:hi] = values[positions[lo:hi] - self._disk_start]
-                        if hasattr(mapped, "madvise"):
-                            mapped.madvise(mmap.MADV_DONTNEED)
-                del values
+            self._read_runs(out, starts[disk], counts[disk], dest[disk])
+        for i in np.flatnonzero(
+            ~whole & (counts > 0)
+        ).tolist():  # across chunks: not made by appends
+            out[dest[i] : dest[i + 1]] = self.read(int(starts[i]), int(starts[i] + counts[i]))
         return out
+
+    def _read_runs(
+        self, out: np.ndarray, starts: np.ndarray, counts: np.ndarray, dest: np.ndarray
+    ) -> None:
+        """Read runs of the file into ``out`` at ``dest``, adjacent runs as one read."""
+        joined = np.r_[False, starts[1:] == starts[:-1] + counts[:-1]]
+        heads = np.flatnonzero(~joined)
+        lengths = np.add.reduceat(counts, heads)
+        size = self.dtype.itemsize
+        view = memoryview(out).cast("B")
+        fd = self._file.fileno()
+        for head, length in zip(heads.tolist(), lengths.tolist(), strict=True):
+            lo, hi = int(dest[head]) * size, (int(dest[head]) + length) * size
+            offset = (int(starts[head]) - self._disk_start) * size
+            while lo < hi:  # a positioned read may return fewer bytes than asked
+                got = os.preadv(fd, [view[lo:hi]], offset)
+                if got <= 0:
+                    raise OSError(f"{self._file.name}: unexpected end of the work file")
+                lo, offset = lo + got, offset + got
 
     def chunks(self, release: bool = False) -> Iterator[np.ndarray]:
         """All entries, chunk by chunk in order; ``release`` frees memory chunks once read."""
@@ -280,8 +302,7 @@ class SetStore:
         counts = self.offsets[docs + 1] - starts
         out_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(counts, out=out_offsets[1:])
-        positions = ranges(starts, counts)  # ascending: docs are sorted
-        return ShingleBatch(self.values.take(positions), out_offsets)
+        return ShingleBatch(self.values.take_runs(starts, counts), out_offsets)
 
     def close(self) -> None:
         self.values.close()
