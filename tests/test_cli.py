@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLE, read_jsonl
@@ -140,8 +141,10 @@ def test_memory_budget_changes_nothing_and_bad_values_fail(tmp_path):
     assert result.exit_code == 2 and "--memory" in result.output
 
 
-def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs):
-    """A killed run (SIGTERM) says so, exits 2, and leaves no output and no work directory."""
+@pytest.mark.parametrize("compiled", ["0", "1"])  # "1": a second process reads the input
+def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs, compiled):
+    """A killed run (SIGTERM) says so, exits 2, and leaves no output, no work directory and
+    no process behind."""
     import os
     import signal
     import subprocess
@@ -159,8 +162,8 @@ def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs):
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-c", "from dedup.cli import app; app()", "clusters", str(corpus)]
     proc = subprocess.Popen(
-        [*cmd, "-o", str(out), "--memory", "1K", "-q"],
-        env={**os.environ, "TMPDIR": str(work)},
+        [*cmd, "-o", str(out), "--memory", "1K", "--workers", "2", "-q"],
+        env={**os.environ, "TMPDIR": str(work), "DEDUP_COMPILED": compiled},
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -180,3 +183,12 @@ def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs):
     assert "interrupted" in err
     assert not out.exists()
     assert list(work.iterdir()) == []
+    time.sleep(0.2)
+    left = []
+    for proc_dir in Path("/proc").iterdir():
+        try:
+            if str(corpus).encode() in (proc_dir / "cmdline").read_bytes():
+                left.append(proc_dir.name)
+        except OSError:  # not a process, or it just ended
+            pass
+    assert left == []

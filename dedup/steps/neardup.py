@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
@@ -35,6 +35,7 @@ from dedup import jit
 from dedup.engines.local import default_workers, map_ordered
 from dedup.errors import ConfigError
 from dedup.groups import sorted_unique
+from dedup.io.prefetch import Prefetch, can_prefetch
 from dedup.io.records import (
     DEFAULT_ID_FIELD,
     DEFAULT_SITE_FIELD,
@@ -72,6 +73,7 @@ from dedup.text.shingle import (
     ShingleBatch,
     shingle_sets,
 )
+from dedup.text.tokenize import ByteBatch
 
 DEFAULT_THRESHOLD = 0.2
 DEFAULT_CONTAINMENT = 0.7
@@ -276,18 +278,20 @@ class NearDuplicates(Step):
         ids: list[str] = []
         site_codes: dict[str | None, int] = {}
         sites: list[int] = []
-        records = as_records(
-            docs, text_field=self.text_field, id_field=self.id_field, site_field=self.site_field
-        )
 
-        def texts_of(chunks: Iterable[list[Record]]) -> Iterator[tuple[list[str], np.ndarray]]:
-            for chunk in chunks:  # ids and sites are kept here, texts go to the workers
+        def texts_of(batches: Iterable[tuple]) -> Iterator[tuple[Any, np.ndarray]]:
+            for batch_ids, batch_sites, texts in batches:  # ids and sites stay here
+                ids.extend(batch_ids)
                 lo = len(sites)
-                for r in chunk:
-                    ids.append(r.id)
-                    sites.append(site_codes.setdefault(r.site, len(site_codes)))
-                yield [r.text for r in chunk], np.asarray(sites[lo:], dtype=np.int32)
+                sites.extend(site_codes.setdefault(s, len(site_codes)) for s in batch_sites)
+                yield texts, np.asarray(sites[lo:], dtype=np.int32)
 
+        # With more than one worker, a second process reads and encodes the input (parsing
+        # holds the GIL); the batches and what is read from them are the same.
+        prefetch = (
+            self._workers() > 1 and self.shingle == "word" and jit.enabled() and can_prefetch(docs)
+        )
+        self.prefetched_ = prefetch
         self.timings_: dict[str, float] = {}
         # Pass over the input: each document's set and numbers go to stores, its (site,
         # shingle) keys are counted per bucket of the key space, a fingerprint stays.
@@ -296,10 +300,12 @@ class NearDuplicates(Step):
         fps = []
         buckets = np.zeros(1 << _BUCKET_BITS, dtype=np.int64)
         shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle)
-        with self._stage("shingle"):
-            for full, numbers, fp, counts in map_ordered(
-                shingler, texts_of(batched(records, BATCH_CHARS)), self._workers()
-            ):
+        with (
+            self._stage("shingle"),
+            Prefetch(docs, BATCH_CHARS) if prefetch else nullcontext() as source,
+        ):
+            batches = texts_of(source if prefetch else self._batches(docs))
+            for full, numbers, fp, counts in map_ordered(shingler, batches, self._workers()):
                 self._store.append(full)
                 self._number_store.append(numbers)
                 fps.append(fp)
@@ -369,6 +375,14 @@ class NearDuplicates(Step):
         self.clusters_ = dict(zip(self.ids_, (self.ids_[k] for k in self.keepers_), strict=True))
         self._index = {doc_id: i for i, doc_id in enumerate(self.ids_)}
         del self._common, self._content_fp
+
+    def _batches(self, docs: Any) -> Iterator[tuple[list[str], list[str | None], list[str]]]:
+        """``(ids, sites, texts)`` of batches of about ``BATCH_CHARS`` characters."""
+        records = as_records(
+            docs, text_field=self.text_field, id_field=self.id_field, site_field=self.site_field
+        )
+        for chunk in batched(records, BATCH_CHARS):
+            yield [r.id for r in chunk], [r.site for r in chunk], [r.text for r in chunk]
 
     def _common_keys(
         self, heavy: np.ndarray, distinct: np.ndarray, limit: np.ndarray, budget: Budget
@@ -649,7 +663,9 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _shingle_part(item: tuple[list[str], np.ndarray], *, ngram: int, kind: str) -> tuple:
+def _shingle_part(
+    item: tuple[list[str] | ByteBatch, np.ndarray], *, ngram: int, kind: str
+) -> tuple:
     """One batch of documents (runs on the worker threads): unique shingles, numbers, set
     fingerprints, and how many of the (site, shingle) keys fall in each bucket."""
     texts, site = item

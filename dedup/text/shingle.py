@@ -14,7 +14,7 @@ import numpy as np
 from dedup import jit
 from dedup.groups import repeats
 from dedup.text.hashing import PrefixHash, check_ngram, combine_ngrams, salted
-from dedup.text.tokenize import encode_batch, token_spans, word_mask
+from dedup.text.tokenize import ByteBatch, encode_batch, token_spans, word_mask
 
 DEFAULT_NGRAM = 5
 SHINGLE_KINDS = ("word", "char")
@@ -101,17 +101,24 @@ def shingles_and_numbers(
 
 
 def shingle_sets(
-    texts: Sequence[str], *, ngram: int = DEFAULT_NGRAM, kind: str = "word"
+    texts: Sequence[str] | ByteBatch, *, ngram: int = DEFAULT_NGRAM, kind: str = "word"
 ) -> tuple[ShingleBatch, ShingleBatch]:
     """Each text's distinct shingles and distinct number tokens: :func:`shingles_and_numbers`
-    followed by ``unique()``, word shingles in one compiled pass (:mod:`dedup.compiled`)."""
+    followed by ``unique()``, word shingles in one compiled pass (:mod:`dedup.compiled`).
+
+    ``texts`` may come encoded already, as ``encode_batch(texts, fold_ascii=False)`` gives
+    them (by :mod:`dedup.io.prefetch`); only the compiled pass takes them so.
+    """
+    encoded = isinstance(texts, ByteBatch)
     if kind != "word" or not jit.enabled():
+        if encoded:
+            raise ValueError("encoded texts need the compiled word shingler")
         shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
         return shingles.unique(), numbers
     check_ngram(ngram)
     from dedup.compiled import word_sets
 
-    batch = encode_batch(texts, fold_ascii=False)
+    batch = texts if encoded else encode_batch(texts, fold_ascii=False)
     hashes, offsets, numbers, number_offsets = word_sets(
         batch.data, batch.starts, batch.ends, ngram
     )

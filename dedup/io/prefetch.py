@@ -1,0 +1,131 @@
+"""Read, parse and encode the input in a second process while this one shingles.
+
+Parsing JSON and encoding each text hold the GIL, so with threads alone they stay on one
+core whatever the number of workers. With two or more workers, a forked child runs the
+reader (the same :class:`~dedup.io.readers.RecordReader`, so the same checks, line numbers,
+skips and batches) and sends each batch as ids, sites and the encoded bytes; a thread of
+this process receives them into a bounded queue, so memory stays bounded while the child
+works ahead (e.g. while this process starts the compiled loops).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+from dedup.errors import DedupError
+from dedup.io.readers import RecordReader
+from dedup.io.records import batched
+from dedup.text.tokenize import ByteBatch, encode_batch
+
+_AHEAD = 64  # batches received ahead of the shingling workers
+
+
+def can_prefetch(docs: Any) -> bool:
+    """True for a reader of a path (not standard input) where a child can be forked."""
+    return (
+        isinstance(docs, RecordReader)
+        and docs.path != "-"
+        and sys.platform == "linux"
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+class Prefetch:
+    """Iterate ``(ids, sites, encoded texts)`` of the batches of ``reader``, from a forked child.
+
+    Use as a context manager: leaving it (also by an error or an interrupt) stops the child.
+    The reader's ``stats`` are those of the child once the input is exhausted.
+    """
+
+    def __init__(self, reader: RecordReader, max_chars: int) -> None:
+        self.reader = reader
+        self.max_chars = max_chars
+        self._queue: queue.Queue = queue.Queue(_AHEAD)
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Prefetch:
+        self.reader.check()
+        ctx = multiprocessing.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        for stream in (sys.stdout, sys.stderr):  # the child must not write our buffers again
+            stream.flush()
+        self._process = ctx.Process(
+            target=_produce, args=(send, self.reader, self.max_chars), daemon=True
+        )
+        self._process.start()
+        send.close()
+        self._conn = receive
+        self._thread = threading.Thread(target=self._receive, name="dedup-prefetch", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+        while self._thread.is_alive():  # unblock a receiver waiting on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                self._thread.join(0.01)
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                message = ("lost", None)
+            self._queue.put(message)
+            if message[0] != "batch":
+                return
+
+    def __iter__(self) -> Iterator[tuple[list[str], list[str | None], ByteBatch]]:
+        while True:
+            kind, payload = self._queue.get()
+            if kind == "batch":
+                ids, sites, data, starts, ends = payload
+                yield ids, sites, ByteBatch(data, starts, ends)
+            elif kind == "done":
+                self.reader.stats = payload
+                return
+            elif kind == "error":
+                raise payload
+            else:
+                self._process.join()
+                raise DedupError(
+                    f"{self.reader.path}: the reading process ended unexpectedly "
+                    f"(exit code {self._process.exitcode})"
+                )
+
+
+def _produce(conn: Connection, reader: RecordReader, max_chars: int) -> None:
+    """The child: read, batch and encode as the in-process path would, and send it all."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        for chunk in batched(reader, max_chars):
+            text = encode_batch([r.text for r in chunk], fold_ascii=False)
+            payload = (
+                [r.id for r in chunk],
+                [r.site for r in chunk],
+                text.data,
+                text.starts,
+                text.ends,
+            )
+            conn.send(("batch", payload))
+        conn.send(("done", reader.stats))
+    except DedupError as exc:
+        conn.send(("error", exc))
+    except Exception as exc:  # a bug: say what it was in the parent
+        conn.send(("error", RuntimeError(f"reading failed: {type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()

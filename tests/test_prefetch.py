@@ -1,0 +1,66 @@
+"""Reading the input in a second process (two or more workers) changes nothing users see."""
+
+import json
+
+import pytest
+from conftest import SAMPLE, shared
+from test_neardup import DEV_CLUSTERS_SHA256, _rows_digest
+
+from dedup import NearDuplicates
+from dedup.errors import InputError
+from dedup.io.prefetch import can_prefetch
+from dedup.io.readers import RecordReader
+from dedup.jit import compiled
+
+
+def test_dev_set_clusters_are_the_same_when_read_by_a_second_process():
+    path = shared("neardup", "dev.jsonl")
+    with compiled(True):
+        one = NearDuplicates(n_jobs=1).fit(RecordReader(path))
+        reader = RecordReader(path)
+        two = NearDuplicates(n_jobs=2).fit(reader)
+    assert two.prefetched_ and not one.prefetched_
+    assert _rows_digest(two) == DEV_CLUSTERS_SHA256
+    assert list(two.cluster_rows()) == list(one.cluster_rows())
+    assert (two.signatures_ == one.signatures_).all()
+    assert reader.stats.documents == len(two.ids_) and reader.stats.skipped == []
+
+
+def _corpus_with_problems(tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    text = [json.dumps(d) for d in lines[:5]]
+    text.insert(2, '{"id": "broken", "text": ')  # line 3
+    text.append(json.dumps(lines[0]))  # line 7: the id of line 1 again
+    src.write_text("\n".join(text) + "\n", encoding="utf-8")
+    return src
+
+
+def test_bad_lines_are_reported_with_their_line_by_the_second_process(tmp_path):
+    src = _corpus_with_problems(tmp_path)
+    with compiled(True), pytest.raises(InputError, match=rf"^{src}:3: malformed JSON"):
+        NearDuplicates(n_jobs=2).fit(RecordReader(src))
+
+
+def test_skipped_lines_are_counted_by_the_second_process(tmp_path):
+    src = _corpus_with_problems(tmp_path)
+    with compiled(True):
+        reader = RecordReader(src, on_error="skip")
+        nd = NearDuplicates(n_jobs=2).fit(reader)
+        inline = RecordReader(src, on_error="skip")
+        ref = NearDuplicates(n_jobs=1).fit(inline)
+    assert nd.prefetched_
+    assert [s["where"] for s in reader.stats.skipped] == [f"{src}:3", f"{src}:7"]
+    assert reader.stats.skipped == inline.stats.skipped
+    assert reader.stats.documents == 5 and nd.ids_ == ref.ids_
+    assert list(nd.cluster_rows()) == list(ref.cluster_rows())
+
+
+def test_standard_input_lists_and_one_worker_are_read_in_process(sample_docs):
+    assert can_prefetch(RecordReader(SAMPLE))
+    assert not can_prefetch(RecordReader("-")) and not can_prefetch(sample_docs)
+    with compiled(True):
+        assert not NearDuplicates(n_jobs=2).fit(sample_docs).prefetched_
+        assert not NearDuplicates(n_jobs=1).fit(RecordReader(SAMPLE)).prefetched_
+    with compiled(False):  # the numpy shingler encodes the texts itself
+        assert not NearDuplicates(n_jobs=2).fit(RecordReader(SAMPLE)).prefetched_
