@@ -110,11 +110,66 @@ def _punctuation(data, i, end):
 
 
 @njit(nogil=True, cache=True)
+def fold_multibyte(data, starts, ends, bmp, astral):
+    """Lower-case in place the multi-byte UTF-8 characters of every text (``bmp``: lower case
+    per code point below U+10000, 0xFFFFFFFF where it is not one character of the same
+    length; ``astral``: True where a code point above has a lower case). True for the texts
+    that hold such a character: the caller lower-cases them again with ``str.lower`` (the
+    characters rewritten so far are lower case already, which it leaves as they are)."""
+    special = np.zeros(len(starts), np.bool_)
+    for d in range(len(starts)):
+        i = starts[d]
+        end = ends[d]
+        while i < end:
+            if i + 8 <= end:  # skip ASCII eight bytes at a time
+                x = data[i] | data[i + 1] | data[i + 2] | data[i + 3]
+                x |= data[i + 4] | data[i + 5] | data[i + 6] | data[i + 7]
+                if x < 0x80:
+                    i += 8
+                    continue
+            b = data[i]
+            if b < 0x80:
+                i += 1
+                continue
+            if b >= 0xF0 and i + 3 < end:
+                cp = ((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12)
+                cp |= ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F)
+                if cp >= 0x10000 and cp < 0x110000 and astral[cp - 0x10000]:
+                    special[d] = True
+                    break
+                i += 4
+                continue
+            if b >= 0xE0 and i + 2 < end:
+                size = 3
+                cp = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
+            elif b >= 0xC0 and i + 1 < end:
+                size = 2
+                cp = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
+            else:  # a continuation byte out of place (never made by an encoder)
+                i += 1
+                continue
+            low = bmp[cp]
+            if low == 0xFFFFFFFF:
+                special[d] = True
+                break
+            if low != cp:
+                if size == 2:
+                    data[i] = 0xC0 | (low >> 6)
+                    data[i + 1] = 0x80 | (low & 0x3F)
+                else:
+                    data[i] = 0xE0 | (low >> 12)
+                    data[i + 1] = 0x80 | ((low >> 6) & 0x3F)
+                    data[i + 2] = 0x80 | (low & 0x3F)
+            i += size
+    return special
+
+
+@njit(nogil=True, cache=True)
 def word_sets(data, starts, ends, ngram):
     """Distinct word ``ngram``-gram hashes and distinct number-token hashes of every text.
 
-    ``data`` holds the texts' UTF-8 bytes (non-ASCII text already lower-cased; ASCII letters
-    are folded here), text ``i`` at ``starts[i]:ends[i]``. Returns ``(hashes, offsets,
+    ``data`` holds the texts' UTF-8 bytes (non-ASCII characters already lower-cased; ASCII
+    letters are folded here), text ``i`` at ``starts[i]:ends[i]``. Returns ``(hashes, offsets,
     numbers, number_offsets)`` in CSR layout, each document's values in first-seen order: the
     result of :func:`dedup.text.shingle.shingles_and_numbers` followed by ``unique()``.
     """

@@ -2,7 +2,7 @@
 
 import numpy as np
 from conftest import read_jsonl, shared
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup import jit
@@ -181,3 +181,27 @@ def test_band_buckets_give_the_pairs_of_sorted_band_keys(data, bands, rows, work
     for a, b in expected.tolist():  # each pair shares a bucket: same rows and same kind
         assert a < b and valid[a] and valid[b] and flip[a] == flip[b]
         assert (keys[a] == keys[b]).any()
+
+
+# Characters whose lower case changes length (İ, Kelvin sign, ẞ, Ⱥ), depends on context (Σ),
+# lies above U+FFFF (Deseret), or is a title case (ǅ); beside common accented letters.
+CASES = "aZ É é İ \u212a \u2126 ẞ Ⱥ ΣΑΣ Σ σ Дд ǅ Ა 𐐀 𐐨 ß ﬁ \ud800 09"
+
+
+@settings(max_examples=200, deadline=None)
+@example(["ΟΔΟΣ Α", "İstanbul", "\u212aelvin 𐐀", "Ⱥ ẞ Ω", "plain ascii", ""])
+@given(
+    st.lists(
+        st.one_of(st.text(alphabet=CASES, max_size=40), st.text(max_size=40)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_multibyte_lower_case_is_str_lower(texts):
+    from dedup.text.casefold import lower_multibyte
+    from dedup.text.tokenize import _ASCII_LOWER, encode_batch
+
+    ref = encode_batch(texts)  # str.lower, then the ASCII table
+    got = lower_multibyte(encode_batch(texts, fold_ascii=False))
+    assert _ASCII_LOWER[got.data].tobytes() == ref.data.tobytes()
+    assert got.starts.tolist() == ref.starts.tolist() and got.ends.tolist() == ref.ends.tolist()

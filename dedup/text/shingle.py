@@ -13,6 +13,7 @@ import numpy as np
 
 from dedup import jit
 from dedup.groups import repeats
+from dedup.text.casefold import lower_multibyte
 from dedup.text.hashing import PrefixHash, check_ngram, combine_ngrams, salted
 from dedup.text.tokenize import ByteBatch, encode_batch, token_spans, word_mask
 
@@ -118,7 +119,7 @@ def shingle_sets(
     check_ngram(ngram)
     from dedup.compiled import word_sets
 
-    batch = texts if encoded else encode_batch(texts, fold_ascii=False)
+    batch = lower_multibyte(texts if encoded else encode_batch(texts, fold_ascii=False))
     hashes, offsets, numbers, number_offsets = word_sets(
         batch.data, batch.starts, batch.ends, ngram
     )

@@ -46,19 +46,22 @@ def encode_batch(
 ) -> ByteBatch:
     """Join ``texts`` into one byte array (lower-cased, NUL-separated) with their offsets.
 
-    ``fold_ascii=False`` leaves the letters of ASCII texts as they are, for a consumer that
-    folds them itself while it reads the bytes (the compiled shingler).
+    ``fold_ascii=False`` leaves the case of every text as it is, for a consumer that folds
+    it itself (the compiled shingler: ASCII letters as it reads the bytes, the other
+    characters with :func:`dedup.text.casefold.lower_multibyte` before).
     """
     # ASCII texts are lower-cased below on the bytes (no GIL held, so worker threads run in
     # parallel); the others by Python, which knows every script's case.
+    python_lower = lowercase and fold_ascii
     parts = [
-        (t if not lowercase or t.isascii() else t.lower()).encode("utf-8", "replace") for t in texts
+        (t if not python_lower or t.isascii() else t.lower()).encode("utf-8", "replace")
+        for t in texts
     ]
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     starts = np.zeros(len(parts), dtype=np.int64)
     if len(parts) > 1:
         starts[1:] = np.cumsum(lengths[:-1] + 1)
-    data = np.frombuffer(b"\x00".join(parts), dtype=np.uint8)
+    data = np.frombuffer(bytearray(b"\x00").join(parts), dtype=np.uint8)  # writable
     if lowercase and fold_ascii:
         data = _ASCII_LOWER[data]
     return ByteBatch(data=data, starts=starts, ends=starts + lengths)
