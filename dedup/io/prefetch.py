@@ -10,6 +10,7 @@ works ahead (e.g. while this process starts the compiled loops).
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import queue
 import signal
@@ -17,14 +18,18 @@ import sys
 import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dedup.errors import DedupError
 from dedup.io.readers import RecordReader
 from dedup.io.records import batched
 from dedup.text.tokenize import ByteBatch, encode_batch
 
-_AHEAD = 64  # batches received ahead of the shingling workers
+_AHEAD = 256  # batches (~1 MB each) received ahead of the shingling workers
+_PIPE_BYTES = 4 << 20  # asked of the pipe between the processes (the system may cap it)
 
 
 def can_prefetch(docs: Any) -> bool:
@@ -54,6 +59,7 @@ class Prefetch:
         self.reader.check()
         ctx = multiprocessing.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
+        _widen(receive)
         for stream in (sys.stdout, sys.stderr):  # the child must not write our buffers again
             stream.flush()
         self._process = ctx.Process(
@@ -82,6 +88,11 @@ class Prefetch:
         while not self._stop.is_set():
             try:
                 message = self._conn.recv()
+                if message[0] == "batch":  # the bytes follow, unpickled, into a writable array
+                    ends = message[1][3]
+                    data = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
+                    self._conn.recv_bytes_into(data)
+                    message = ("batch", (*message[1], data))
             except (EOFError, OSError):
                 message = ("lost", None)
             self._queue.put(message)
@@ -92,7 +103,7 @@ class Prefetch:
         while True:
             kind, payload = self._queue.get()
             if kind == "batch":
-                ids, sites, data, starts, ends = payload
+                ids, sites, starts, ends, data = payload
                 yield ids, sites, ByteBatch(data, starts, ends)
             elif kind == "done":
                 self.reader.stats = payload
@@ -114,14 +125,9 @@ def _produce(conn: Connection, reader: RecordReader, max_chars: int) -> None:
     try:
         for chunk in batched(reader, max_chars):
             text = encode_batch([r.text for r in chunk], fold_ascii=False)
-            payload = (
-                [r.id for r in chunk],
-                [r.site for r in chunk],
-                text.data,
-                text.starts,
-                text.ends,
-            )
-            conn.send(("batch", payload))
+            ids, sites = [r.id for r in chunk], [r.site for r in chunk]
+            conn.send(("batch", (ids, sites, text.starts, text.ends)))
+            conn.send_bytes(text.data)
         conn.send(("done", reader.stats))
     except DedupError as exc:
         conn.send(("error", exc))
@@ -129,3 +135,13 @@ def _produce(conn: Connection, reader: RecordReader, max_chars: int) -> None:
         conn.send(("error", RuntimeError(f"reading failed: {type(exc).__name__}: {exc}")))
     finally:
         conn.close()
+
+
+def _widen(conn: Connection) -> None:
+    """Let the pipe hold a whole batch: through the default 64 KB, a batch took a dozen
+    reads, and between two of them the receiving thread waited for the GIL."""
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, min(limit, _PIPE_BYTES))
+    except (OSError, ValueError, AttributeError):  # not Linux, or not allowed: still works
+        pass
