@@ -10,7 +10,6 @@ works ahead (e.g. while this process starts the compiled loops).
 
 from __future__ import annotations
 
-import fcntl
 import multiprocessing
 import queue
 import signal
@@ -141,7 +140,9 @@ def _widen(conn: Connection) -> None:
     """Let the pipe hold a whole batch: through the default 64 KB, a batch took a dozen
     reads, and between two of them the receiving thread waited for the GIL."""
     try:
+        import fcntl  # Unix only
+
         limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
         fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, min(limit, _PIPE_BYTES))
-    except (OSError, ValueError, AttributeError):  # not Linux, or not allowed: still works
+    except (ImportError, OSError, ValueError, AttributeError):  # not Linux or not allowed
         pass

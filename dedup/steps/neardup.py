@@ -635,12 +635,12 @@ class NearDuplicates(Step):
 
     def cluster_rows(self) -> Iterator[dict[str, Any]]:
         """``{"id", "cluster", "similarity"}`` for every document, in input order."""
-        for i, doc_id in enumerate(self.ids_):
-            yield {
-                "id": doc_id,
-                "cluster": self.ids_[self.keepers_[i]],
-                "similarity": round(float(self.similarity_[i]), 4),
-            }
+        ids = self.ids_
+        # Python ints and floats, not numpy scalars: at a million rows the indexing showed.
+        for doc_id, keeper, sim in zip(
+            ids, self.keepers_.tolist(), self.similarity_.tolist(), strict=True
+        ):
+            yield {"id": doc_id, "cluster": ids[keeper], "similarity": round(sim, 4)}
 
     def decide(self, record: Record) -> Drop | list[Removal]:
         i = self._index[record.id]
