@@ -169,6 +169,7 @@ def _reader(
     if on_error not in ON_ERROR:
         _fail(f"--on-error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     jit.choose_for_input(path)  # a small file is done before numba would have started
+    jit.start_without_blas()  # our own process: numba's BLAS functions are not needed
     reader = RecordReader(
         path,
         text_field=text_field,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dedup import jit
 from dedup.text.hashing import (
     BASE,
     LENGTH_MULT,
@@ -25,6 +26,7 @@ from dedup.text.hashing import (
     NGRAM_MULT,
 )
 
+jit.load_numba_arrays()
 _U64 = np.uint64
 
 

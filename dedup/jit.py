@@ -9,6 +9,7 @@ and ``DEDUP_COMPILED=0`` or ``1`` in the environment forces either way.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,37 @@ MIN_COMPILED_BYTES = 64 << 20  # uncompressed input below this is shingled with 
 _COMPRESSION = {".gz": 4, ".zst": 4}  # rough expansion of compressed inputs
 
 _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
+_without_blas = False
+_MISSING = object()
+
+
+def start_without_blas() -> None:
+    """Let numba start without scipy's BLAS in this process (the command line asks for it).
+
+    On its first compilation numba imports ``scipy.linalg`` (0.3-0.5 s) only to offer
+    ``np.dot`` and its kin in compiled code; the loops of :mod:`dedup.compiled` use none. The
+    catch is for the whole process: numba then compiles no BLAS-backed function, which is why
+    a library import of ``dedup`` does not do it.
+    """
+    global _without_blas
+    _without_blas = True
+
+
+def load_numba_arrays() -> None:
+    """Import numba's array functions, without BLAS if :func:`start_without_blas` asked (run
+    by :mod:`dedup.compiled` on import; nothing to save when scipy.linalg is loaded already)."""
+    if not _without_blas or "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    name = "scipy.linalg.cython_blas"
+    saved = sys.modules.get(name, _MISSING)
+    sys.modules[name] = None  # type: ignore[assignment]  # its import now fails at once
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if saved is _MISSING:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = saved
 
 
 def enabled() -> bool:

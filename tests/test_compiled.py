@@ -158,6 +158,28 @@ def test_small_input_files_skip_the_compiled_loops(tmp_path, monkeypatch):
         assert jit.enabled()
 
 
+def test_the_command_line_starts_numba_without_scipy_blas():
+    """In its own process the command line spares numba's import of scipy.linalg, and the
+    compiled loops still give the numpy values; scipy imports normally afterwards."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from dedup import jit; jit.start_without_blas(); "
+        "from dedup.text.shingle import shingles_and_numbers; "
+        "from dedup.compiled import word_sets; from dedup.text.tokenize import encode_batch; "
+        "b = encode_batch(['Alpha beta gamma delta epsilon zeta'], fold_ascii=False); "
+        "h = word_sets(b.data, b.starts, b.ends, 5)[0]; "
+        "ref = shingles_and_numbers(['Alpha beta gamma delta epsilon zeta'])[0].unique(); "
+        "assert h.tolist() == ref.hashes.tolist(); "
+        "print('scipy.linalg' in sys.modules); import scipy.linalg.cython_blas; print('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "ok"]
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.data(), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3))
 def test_band_buckets_give_the_pairs_of_sorted_band_keys(data, bands, rows, workers):
