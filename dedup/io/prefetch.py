@@ -27,7 +27,7 @@ from dedup.io.readers import RecordReader
 from dedup.io.records import batched
 from dedup.text.tokenize import ByteBatch, encode_batch
 
-_AHEAD = 256  # batches (~1 MB each) received ahead of the shingling workers
+_AHEAD = 64  # batches (~1 MB each) received ahead of the shingling workers
 _PIPE_BYTES = 4 << 20  # asked of the pipe between the processes (the system may cap it)
 
 
