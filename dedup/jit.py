@@ -1,7 +1,7 @@
 """Whether the compiled loops of :mod:`dedup.compiled` run, or their numpy equivalents.
 
 Both give the same values (the tests compare them). The compiled loops are several times
-faster per byte, but starting numba costs about a second per process, which a small input
+faster per byte, but starting numba costs most of a second per process, which a small input
 does not pay back: the command line turns them off below :data:`MIN_COMPILED_BYTES` of input,
 and ``DEDUP_COMPILED=0`` or ``1`` in the environment forces either way.
 """
