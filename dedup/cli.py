@@ -204,11 +204,13 @@ def _memory(value: str) -> int | None:
         _fail(f"--memory: {e}")
 
 
-def _logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    if not verbose:
-        log.setLevel(logging.WARNING)
+def _logging(verbose: bool) -> None:
+    # --verbose logs our stages; other libraries (numba logs every compiler pass at DEBUG)
+    # keep to warnings.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _say(quiet: bool) -> Callable[[str], None]:
@@ -242,7 +244,7 @@ def clusters(
 
     Example: dedup clusters pages.jsonl -o clusters.jsonl
     """
-    _logging(verbose, quiet)
+    _logging(verbose)
     say = _say(quiet)
     start = time.perf_counter()
     with _user_errors():
@@ -328,7 +330,7 @@ def clean(
 
     Example: dedup clean corpus/sample.jsonl -o clean.jsonl --report report.html
     """
-    _logging(verbose, quiet)
+    _logging(verbose)
     start = time.perf_counter()
     names = [s.strip() for s in steps.split(",") if s.strip()]
     audit_path = removals or _beside(output, ".removals.jsonl")
