@@ -8,7 +8,8 @@ is compared on its whole shingle set instead, and only to other such pages, with
 ``strict_threshold``. Clusters are connected components of verified pairs; each keeps one
 document (see :func:`dedup.sketch.cluster.choose_keepers`).
 
-The input is read once. Worker threads shingle and hash batches of documents; each
+The input is read once (with two or more workers, by a second process:
+:mod:`dedup.io.prefetch`). Worker threads shingle and hash batches of documents; each
 document's set and number tokens go to stores (:mod:`dedup.sketch.store`) that stay in memory
 up to the ``memory`` budget and spill to a work directory beyond it, and its (site, shingle)
 keys are counted per 1/65536 of the key space. A key is site-common only if its bucket reaches
