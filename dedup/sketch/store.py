@@ -215,9 +215,8 @@ class Spool:
         if len(disk):
             self._file.flush()
             self._read_runs(out, starts[disk], counts[disk], dest[disk])
-        for i in np.flatnonzero(
-            ~whole & (counts > 0)
-        ).tolist():  # across chunks: not made by appends
+        across = np.flatnonzero(~whole & (counts > 0))  # runs over a chunk edge: not by appends
+        for i in across.tolist():
             out[dest[i] : dest[i + 1]] = self.read(int(starts[i]), int(starts[i] + counts[i]))
         return out
 

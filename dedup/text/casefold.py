@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from dedup.text.tokenize import ByteBatch
+from dedup.text.tokenize import ByteBatch, encode_batch
 
 _SPECIAL = np.uint32(0xFFFFFFFF)  # in the table: this character's text goes to str.lower
 _FINAL_SIGMA = 0x03A3  # lower-cases to σ or ς depending on the letters around it
@@ -57,12 +57,8 @@ def lower_multibyte(batch: ByteBatch) -> ByteBatch:
     special = fold_multibyte(batch.data, batch.starts, batch.ends, bmp, astral)
     if not special.any():
         return batch
-    parts = []
+    texts = []
     for i, (lo, hi) in enumerate(zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)):
-        raw = batch.data[lo:hi].tobytes()
-        parts.append(raw.decode("utf-8").lower().encode("utf-8") if special[i] else raw)
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    starts = np.zeros(len(parts), dtype=np.int64)
-    starts[1:] = np.cumsum(lengths[:-1] + 1)
-    data = np.frombuffer(b"\x00".join(parts), dtype=np.uint8).copy()
-    return ByteBatch(data=data, starts=starts, ends=starts + lengths)
+        text = batch.data[lo:hi].tobytes().decode("utf-8")
+        texts.append(text.lower() if special[i] else text)
+    return encode_batch(texts, fold_ascii=False)

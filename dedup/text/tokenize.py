@@ -52,17 +52,16 @@ def encode_batch(
     """
     # ASCII texts are lower-cased below on the bytes (no GIL held, so worker threads run in
     # parallel); the others by Python, which knows every script's case.
-    python_lower = lowercase and fold_ascii
+    fold = lowercase and fold_ascii
     parts = [
-        (t if not python_lower or t.isascii() else t.lower()).encode("utf-8", "replace")
-        for t in texts
+        (t if not fold or t.isascii() else t.lower()).encode("utf-8", "replace") for t in texts
     ]
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     starts = np.zeros(len(parts), dtype=np.int64)
     if len(parts) > 1:
         starts[1:] = np.cumsum(lengths[:-1] + 1)
     data = np.frombuffer(bytearray(b"\x00").join(parts), dtype=np.uint8)  # writable
-    if lowercase and fold_ascii:
+    if fold:
         data = _ASCII_LOWER[data]
     return ByteBatch(data=data, starts=starts, ends=starts + lengths)
 
