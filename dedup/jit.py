@@ -1,9 +1,10 @@
 """Whether the compiled loops of :mod:`dedup.compiled` run, or their numpy equivalents.
 
 Both give the same values (the tests compare them). The compiled loops are several times
-faster per byte, but starting numba costs most of a second per process, which a small input
-does not pay back: the command line turns them off below :data:`MIN_COMPILED_BYTES` of input,
-and ``DEDUP_COMPILED=0`` or ``1`` in the environment forces either way.
+faster per byte, but starting numba and loading them from its cache costs ~0.3 s per process,
+which a small input does not pay back: the command line turns them off below
+:data:`MIN_COMPILED_BYTES` of input, and ``DEDUP_COMPILED=0`` or ``1`` in the environment
+forces either way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MIN_COMPILED_BYTES = 64 << 20  # uncompressed input below this is shingled with numpy
+MIN_COMPILED_BYTES = 32 << 20  # uncompressed input below this is shingled with numpy
 _COMPRESSION = {".gz": 4, ".zst": 4}  # rough expansion of compressed inputs
 
 _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"

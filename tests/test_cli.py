@@ -160,7 +160,7 @@ def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs, compiled):
     work = tmp_path / "work"
     work.mkdir()
     out = tmp_path / "out.jsonl"
-    cmd = [sys.executable, "-c", "from dedup.cli import app; app()", "clusters", str(corpus)]
+    cmd = [sys.executable, "-m", "dedup.cli", "clusters", str(corpus)]  # the console command
     proc = subprocess.Popen(
         [*cmd, "-o", str(out), "--memory", "1K", "--workers", "2", "-q"],
         env={**os.environ, "TMPDIR": str(work), "DEDUP_COMPILED": compiled},
@@ -192,3 +192,28 @@ def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs, compiled):
         except OSError:  # not a process, or it just ended
             pass
     assert left == []
+
+
+@pytest.mark.parametrize("compiled", ["0", "1"])
+def test_console_command_exits_like_the_app(tmp_path, compiled):
+    """The console command (which leaves without numba's teardown once the compiled loops
+    ran) writes the same output, prints its summary and keeps the app's exit codes."""
+    import os
+    import subprocess
+    import sys
+
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "DEDUP_COMPILED": compiled, "TMPDIR": str(work)}
+    out = tmp_path / "clusters.jsonl"
+    cmd = [sys.executable, "-m", "dedup.cli", "clusters", str(SAMPLE), "-o", str(out)]
+    done = subprocess.run([*cmd, "--memory", "1K"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "44 documents" in done.stderr
+    expected = tmp_path / "expected.jsonl"
+    assert run("clusters", SAMPLE, "-o", expected, "-q").exit_code == 0
+    assert out.read_bytes() == expected.read_bytes()
+    assert list(work.iterdir()) == []  # the spilled work directory is gone
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert again.returncode == 2
+    assert again.stderr.startswith("Error: ") and "exists" in again.stderr
