@@ -614,9 +614,9 @@ def run() -> None:
     thread is left, the exit handlers run (temporary files, logging) and the process ends
     without that teardown. Library users and tests calling ``app`` keep the usual exit.
     """
+    code: int | str | None = 0
     try:
         app()
-        code: int | str | None = 0
     except SystemExit as e:
         code = e.code
     if "numba" not in sys.modules or threading.active_count() > 1:
