@@ -564,22 +564,6 @@ def command(tool: Tool, corpus: Corpus, out: Path, py: Path | None, cache: Path)
     return cmd
 
 
-def warm_up(cache: Path) -> None:
-    """Run ``dedup clusters`` once on a few documents, untimed, so that numba has compiled and
-    cached its loops before the timed runs (a user pays this once after installing)."""
-    small = cache / "warm-up.jsonl"
-    with open(small, "w", encoding="utf-8") as fh:
-        for i in range(50):
-            # A footer on every page: its shingles are common, which one loop is for.
-            text = " ".join(f"word{(i * 7 + k) % 97} {k}" for k in range(40))
-            text += " the same footer line closes every page of this small file"
-            fh.write(json.dumps({"id": f"w{i}", "text": text}) + "\n")
-    tool = Tool("dedup-warm-up", "dedup clusters", "project", ())
-    corpus = Corpus(name="warm-up", path=small, n_docs=50, bytes=small.stat().st_size, made="")
-    cmd = command(tool, corpus, cache, None, cache)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def run_corpus(
     corpus: Corpus,
     tools: list[Tool],
@@ -774,9 +758,8 @@ def write_md(data: dict, path: Path) -> None:
         "(where the tool lets us choose), 128 permutations, Jaccard threshold 0.8. One process "
         "unless the workers column says otherwise.",
         "- **wall s**: start of the process to its exit, interpreter start-up and imports "
-        "included (the tool as a user runs it; `dedup`'s compiled loops load from numba's "
-        "cache, filled by one untimed run on a small file first: the first run after "
-        "installing compiles them once, ~2.5 s). **CPU s**: user + system time of the whole "
+        "included (the tool as a user runs it; `dedup`'s compiled loops are a C library built "
+        "when it is installed). **CPU s**: user + system time of the whole "
         "process tree. **peak RSS MB**: the largest sum of the RSS of the process and all its "
         "descendants, polled every 50 ms (forked workers' shared pages count once per "
         "process). Median of the runs column; ratios are throughput ratios to "
@@ -1018,8 +1001,6 @@ def main(argv: list[str] | None = None) -> None:
     json_path = args.out / "speed.json"
     data = json.loads(json_path.read_text()) if json_path.exists() and not args.fresh else {}
     results: dict[str, dict] = data.get("results", {})
-    if any(t.env == "project" for t in tools):
-        warm_up(args.cache)
     for name in (s.strip().lower() for s in args.sizes.split(",") if s.strip()):
         corpus = load_corpus(name, args.cache)
         if corpus is None:

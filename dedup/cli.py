@@ -6,14 +6,11 @@ exit with code 2; nothing is written in that case.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dedup import __version__, jit
+from dedup import __version__
 from dedup.audit import read_jsonl as read_audit
 from dedup.audit import rebuild_text
 from dedup.audit import restore as restore_docs
@@ -171,8 +168,6 @@ def _reader(
 ) -> RecordReader:
     if on_error not in ON_ERROR:
         _fail(f"--on-error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
-    jit.choose_for_input(path)  # a small file is done before numba would have started
-    jit.start_without_blas()  # our own process: numba's BLAS functions are not needed
     reader = RecordReader(
         path,
         text_field=text_field,
@@ -208,8 +203,7 @@ def _memory(value: str) -> int | None:
 
 
 def _logging(verbose: bool) -> None:
-    # --verbose logs our stages; other libraries (numba logs every compiler pass at DEBUG)
-    # keep to warnings.
+    # --verbose logs our stages; other libraries keep to warnings.
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -606,33 +600,5 @@ def train_boilerplate(
     )
 
 
-def run() -> None:
-    """The ``dedup`` console command: :data:`app`, then a quick exit once numba has run.
-
-    Tearing down numba's LLVM at interpreter exit takes ~0.25 s of every run that used the
-    compiled loops, after all output is written. When the command has finished and no other
-    thread is left, the exit handlers run (temporary files, logging) and the process ends
-    without that teardown. Library users and tests calling ``app`` keep the usual exit.
-    """
-    code: int | str | None = 0
-    try:
-        app()
-    except SystemExit as e:
-        code = e.code
-    if "numba" not in sys.modules or threading.active_count() > 1:
-        sys.exit(code)
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # as the interpreter's own exit reports a failed flush
-            code = code or 120
-    os._exit(code or 0)
-
-
 if __name__ == "__main__":
-    run()
+    app()

@@ -1,83 +1,88 @@
-"""The per-byte and per-shingle loops of the near-duplicate step, compiled with numba.
+"""The per-byte and per-shingle loops of the near-duplicate step, compiled from C.
 
 numpy needs a full pass over the batch for every step of word shingling (word mask, prefix
 hash, token slices, each n-gram term, a sort for the per-document sets) and an unbuffered
-``minimum.at`` for one-permutation MinHash; these loops do each in one pass, without the GIL,
-so worker threads scale. They compute exactly what the numpy code of :mod:`dedup.text` and
-:mod:`dedup.sketch.minhash` computes (the tests compare both), so no result depends on which
-runs. Compiled code is cached beside this module (or in numba's user cache directory): the
-first call after installing compiles it once, later processes load it.
-
-Imported only when :mod:`dedup.jit` says so: starting numba costs ~0.3 s (see there).
+``minimum.at`` for one-permutation MinHash; the loops of ``_loops.c`` do each in one pass.
+They are a plain shared library built when the package is installed (a C compiler is all it
+takes) and called through ctypes, which releases the GIL, so worker threads scale; loading
+it costs about a millisecond. The loops compute exactly what the numpy code of
+:mod:`dedup.text` and :mod:`dedup.sketch` computes (the tests compare both), so no result
+depends on which runs. Where the library was not built (no compiler at install), or with
+``DEDUP_COMPILED=0`` in the environment, the numpy code runs.
 """
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
 import numpy as np
-from numba import njit
 
-from dedup import jit
-from dedup.text.hashing import (
-    BASE,
-    LENGTH_MULT,
-    MIX_ADD,
-    MIX_MULT1,
-    MIX_MULT2,
-    NGRAM_MULT,
-)
+from dedup.text.hashing import BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2, NGRAM_MULT
 
-jit.load_numba_arrays()
-_U64 = np.uint64
+_enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
 
-
-@njit(inline="always")
-def _mix(x):
-    """splitmix64 finalizer of one value (as :func:`dedup.text.hashing.splitmix64`)."""
-    x = x + MIX_ADD
-    x = (x ^ (x >> _U64(30))) * MIX_MULT1
-    x = (x ^ (x >> _U64(27))) * MIX_MULT2
-    return x ^ (x >> _U64(31))
+_P = ctypes.c_void_p
+_I = ctypes.c_int64
+_U = ctypes.c_uint64
+_SIGNATURES = {  # name: (restype, argtypes)
+    "dedup_init": (ctypes.c_int, [_P, _I, _P]),
+    "fold_multibyte": (None, [_P, _P, _P, _I, _P, _P, _P]),
+    "word_sets": (ctypes.c_int, [_P, _P, _P, _I, _I, _P, _P, _P, _P]),
+    "oph_minima": (None, [_P, _P, _I, _U, _I, _P]),
+    "mixed_sums": (None, [_P, _P, _I, _P]),
+    "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P]),
+    "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
+    "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
+    "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _P, _P]),
+    "dedup_free": (None, [_P]),
+}
 
 
-@njit(inline="always")
-def _add_new(x, keys, stamp, mark, mask) -> bool:
-    """Insert ``x`` into the open-addressing set whose live slots carry ``mark``; False if it
-    was there already."""
-    slot = x & mask
-    while stamp[slot] == mark:
-        if keys[slot] == x:
-            return False
-        slot = (slot + _U64(1)) & mask
-    stamp[slot] = mark
-    keys[slot] = x
-    return True
+def available() -> bool:
+    """True when the compiled library was built at install."""
+    return _library() is not None
 
 
-@njit(inline="always")
-def _contains(x, keys, stamp, mark, mask) -> bool:
-    """Whether ``x`` is in the set whose live slots carry ``mark``."""
-    slot = x & mask
-    while stamp[slot] == mark:
-        if keys[slot] == x:
-            return True
-        slot = (slot + _U64(1)) & mask
-    return False
+def enabled() -> bool:
+    """True when the compiled loops are used (built, and not switched off)."""
+    return _enabled and available()
 
 
-@njit(inline="always")
-def _table(size):
-    """An empty set of ``size`` slots (a power of two): ``(size, keys, stamp, mark)``."""
-    return size, np.empty(size, np.uint64), np.zeros(size, np.int64), 0
+def set_enabled(flag: bool) -> None:
+    global _enabled
+    _enabled = bool(flag)
 
 
-@njit(inline="always")
-def _room(n, size, keys, stamp, mark):
-    """The set's table grown, if need be, so that ``n`` values fill at most half of it."""
-    if 2 * n <= size:
-        return size, keys, stamp, mark
-    while 2 * n > size:
-        size *= 2
-    return _table(size)
+@contextmanager
+def switched(flag: bool) -> Iterator[None]:
+    """Use (or not) the compiled loops inside a ``with`` block."""
+    before = _enabled
+    set_enabled(flag)
+    try:
+        yield
+    finally:
+        set_enabled(before)
+
+
+@lru_cache(maxsize=1)
+def _library() -> ctypes.CDLL | None:
+    spec = importlib.util.find_spec("dedup._loops")  # finds the file, does not import it
+    if spec is None or spec.origin is None:
+        return None
+    lib = ctypes.CDLL(spec.origin)
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = restype, argtypes
+    consts = np.array([BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2, *NGRAM_MULT], np.uint64)
+    codes = _byte_codes()
+    if lib.dedup_init(_ptr(consts), len(NGRAM_MULT), _ptr(codes)) != 0:
+        raise RuntimeError("dedup's compiled loops refused their constants")
+    return lib
 
 
 def _byte_codes() -> np.ndarray:
@@ -95,79 +100,41 @@ def _byte_codes() -> np.ndarray:
     return codes
 
 
-_CODES = _byte_codes()
-_LEAD = 0xC2 + 1  # code of the least lead byte of the punctuation word_mask blanks
+def _ptr(a: np.ndarray) -> int:
+    return a.ctypes.data
 
 
-@njit(inline="always")
-def _punctuation(data, i, end):
-    """Length of the common punctuation or space character at ``i`` (U+0080-U+00BF,
-    U+2000-U+206F: not word bytes), else 0."""
-    b = data[i]
-    if b == 0xC2 and i + 1 < end and 0x80 <= data[i + 1] <= 0xBF:
-        return 2
-    if b == 0xE2 and i + 2 < end and (data[i + 1] == 0x80 or data[i + 1] == 0x81):
-        return 3
-    return 0
+def _c(a: np.ndarray, dtype: type) -> np.ndarray:
+    """``a`` as a C-contiguous array of ``dtype`` (no copy when it is one already)."""
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
-@njit(nogil=True, cache=True)
-def fold_multibyte(data, starts, ends, bmp, astral):
-    """Lower-case in place the multi-byte UTF-8 characters of every text (``bmp``: lower case
-    per code point below U+10000, 0xFFFFFFFF where it is not one character of the same
-    length; ``astral``: True where a code point above has a lower case). True for the texts
-    that hold such a character: the caller lower-cases them again with ``str.lower`` (the
-    characters rewritten so far are lower case already, which it leaves as they are)."""
+def _check(status: int) -> None:
+    if status != 0:
+        raise MemoryError("dedup's compiled loops could not allocate their scratch memory")
+
+
+def fold_multibyte(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, bmp: np.ndarray, astral: np.ndarray
+) -> np.ndarray:
+    """Lower-case in place the multi-byte UTF-8 characters of every text of ``data`` (uint8,
+    text ``i`` at ``starts[i]:ends[i]``) by the tables of :func:`dedup.text.casefold.lower_tables`.
+    True for the texts that hold a character the tables cannot rewrite: the caller lower-cases
+    them again with ``str.lower`` (the characters rewritten so far are lower case already)."""
+    if data.dtype != np.uint8 or not data.flags.c_contiguous or not data.flags.writeable:
+        raise ValueError("fold_multibyte rewrites a writeable, contiguous uint8 array")
+    starts, ends = _c(starts, np.int64), _c(ends, np.int64)
+    bmp, astral = _c(bmp, np.uint32), _c(astral, np.bool_)
     special = np.zeros(len(starts), np.bool_)
-    for d in range(len(starts)):
-        i = starts[d]
-        end = ends[d]
-        while i < end:
-            if i + 8 <= end:  # skip ASCII eight bytes at a time
-                x = data[i] | data[i + 1] | data[i + 2] | data[i + 3]
-                x |= data[i + 4] | data[i + 5] | data[i + 6] | data[i + 7]
-                if x < 0x80:
-                    i += 8
-                    continue
-            b = data[i]
-            if b < 0x80:
-                i += 1
-                continue
-            if b >= 0xF0 and i + 3 < end:
-                cp = ((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12)
-                cp |= ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F)
-                if cp >= 0x10000 and cp < 0x110000 and astral[cp - 0x10000]:
-                    special[d] = True
-                    break
-                i += 4
-                continue
-            if b >= 0xE0 and i + 2 < end:
-                size = 3
-                cp = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
-            elif b >= 0xC0 and i + 1 < end:
-                size = 2
-                cp = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
-            else:  # a continuation byte out of place (never made by an encoder)
-                i += 1
-                continue
-            low = bmp[cp]
-            if low == 0xFFFFFFFF:
-                special[d] = True
-                break
-            if low != cp:
-                if size == 2:
-                    data[i] = 0xC0 | (low >> 6)
-                    data[i + 1] = 0x80 | (low & 0x3F)
-                else:
-                    data[i] = 0xE0 | (low >> 12)
-                    data[i + 1] = 0x80 | ((low >> 6) & 0x3F)
-                    data[i + 2] = 0x80 | (low & 0x3F)
-            i += size
+    _library().fold_multibyte(
+        _ptr(data), _ptr(starts), _ptr(ends), len(starts), _ptr(bmp), _ptr(astral), _ptr(special)
+    )
     return special
 
 
-@njit(nogil=True, cache=True)
-def word_sets(data, starts, ends, ngram):
+def word_sets(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ngram: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct word ``ngram``-gram hashes and distinct number-token hashes of every text.
 
     ``data`` holds the texts' UTF-8 bytes (non-ASCII characters already lower-cased; ASCII
@@ -175,239 +142,136 @@ def word_sets(data, starts, ends, ngram):
     numbers, number_offsets)`` in CSR layout, each document's values in first-seen order: the
     result of :func:`dedup.text.shingle.shingles_and_numbers` followed by ``unique()``.
     """
-    codes = _CODES
-    n_docs = len(starts)
-    longest = 0
-    for d in range(n_docs):
-        longest = max(longest, ends[d] - starts[d])
-    tokens = np.empty(longest // 2 + 1, np.uint64)
-    has_digit = np.empty(longest // 2 + 1, np.bool_)
-    room = len(data) // 2 + n_docs + 1
-    out = np.empty(room, np.uint64)
-    nums = np.empty(room, np.uint64)
-    out_offsets = np.zeros(n_docs + 1, np.int64)
-    num_offsets = np.zeros(n_docs + 1, np.int64)
-    size, keys, stamp, mark = _table(1024)
-    o = 0
-    q = 0
-    for d in range(n_docs):
-        # Tokens: the polynomial hash of their lower-cased bytes, as PrefixHash.slice_hash.
-        m = 0
-        i = starts[d]
-        end = ends[d]
-        while i < end:
-            c = codes[data[i]]
-            if c == 0:
-                i += 1
-                continue
-            if c >= _LEAD and _punctuation(data, i, end):
-                i += _punctuation(data, i, end)
-                continue
-            h = _U64(0)
-            power = _U64(1)
-            first = i
-            digit = False
-            while True:
-                h += _U64(c) * power
-                power *= BASE
-                digit |= 0x31 <= c <= 0x3A
-                i += 1
-                if i >= end:
-                    break
-                c = codes[data[i]]
-                if c == 0 or (c >= _LEAD and _punctuation(data, i, end)):
-                    break
-            tokens[m] = _mix(h + _U64(i - first) * LENGTH_MULT)
-            has_digit[m] = digit
-            m += 1
-        size, keys, stamp, mark = _room(m, size, keys, stamp, mark)
-        mask = _U64(size - 1)
-        # n-grams, as combine_ngrams: a text shorter than ngram gives one of all its tokens.
-        width = min(ngram, m)
-        mark += 1
-        for k in range(m - width + 1 if m else 0):
-            acc = _U64(0)
-            for j in range(width):
-                acc += tokens[k + j] * NGRAM_MULT[j]
-            x = _mix(acc)
-            if _add_new(x, keys, stamp, mark, mask):
-                out[o] = x
-                o += 1
-        out_offsets[d + 1] = o
-        mark += 1
-        for k in range(m):
-            if has_digit[k] and _add_new(tokens[k], keys, stamp, mark, mask):
-                nums[q] = tokens[k]
-                q += 1
-        num_offsets[d + 1] = q
-    return out[:o].copy(), out_offsets, nums[:q].copy(), num_offsets
+    data, starts, ends = _c(data, np.uint8), _c(starts, np.int64), _c(ends, np.int64)
+    n = len(starts)
+    room = len(data) // 2 + n + 1  # a word takes a byte and a separator
+    out, nums = np.empty(room, np.uint64), np.empty(room, np.uint64)
+    out_offsets, num_offsets = np.zeros(n + 1, np.int64), np.zeros(n + 1, np.int64)
+    _check(
+        _library().word_sets(
+            _ptr(data), _ptr(starts), _ptr(ends), n, int(ngram),
+            _ptr(out), _ptr(out_offsets), _ptr(nums), _ptr(num_offsets),
+        )
+    )  # fmt: skip
+    return out[: out_offsets[-1]].copy(), out_offsets, nums[: num_offsets[-1]].copy(), num_offsets
 
 
-@njit(nogil=True, cache=True)
-def oph_minima(hashes, offsets, salt, num_perm):
+def oph_minima(hashes: np.ndarray, offsets: np.ndarray, salt: int, num_perm: int) -> np.ndarray:
     """Per document and bin, the least 32-bit value of the shingles hashed to that bin: the
     one-permutation MinHash of :func:`dedup.sketch.minhash.oph_signatures`, densified as
     :func:`dedup.sketch.minhash._densify` does (a document without shingles keeps
     ``0xFFFFFFFF`` everywhere)."""
-    n_docs = len(offsets) - 1
-    empty = np.uint32(0xFFFFFFFF)
-    out = np.full((n_docs, num_perm), empty, np.uint32)
-    bins = _U64(num_perm)
-    for d in range(n_docs):
-        row = out[d]
-        for k in range(offsets[d], offsets[d + 1]):
-            x = _mix(hashes[k] ^ salt)
-            b = ((x >> _U64(32)) * bins) >> _U64(32)
-            value = np.uint32(x & _U64(0xFFFFFFFF))
-            if value < row[b]:
-                row[b] = value
-        if offsets[d + 1] == offsets[d]:
-            continue
-        # Each empty bin takes the next non-empty bin's value (circularly) plus an offset per
-        # bin of distance; scanning the row twice from the right finds that bin for each.
-        nxt = -1
-        for twice in range(2 * num_perm - 1, -1, -1):
-            j = twice - num_perm if twice >= num_perm else twice
-            if row[j] != empty:
-                nxt = twice
-            elif twice < num_perm and nxt >= 0:
-                source = _U64(row[nxt - num_perm if nxt >= num_perm else nxt])
-                filled = source + _U64(nxt - twice) * _U64(0x9E3779B1)
-                row[j] = np.uint32(filled & _U64(0xFFFFFFFF))
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    n = len(offsets) - 1
+    out = np.full((n, num_perm), 0xFFFFFFFF, np.uint32)
+    _library().oph_minima(_ptr(hashes), _ptr(offsets), n, int(salt), int(num_perm), _ptr(out))
     return out
 
 
-@njit(nogil=True, cache=True)
-def mixed_sums(hashes, offsets):
+def mixed_sums(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per document, the sum (mod 2**64) of the splitmix64 of its hashes."""
-    n_docs = len(offsets) - 1
-    out = np.zeros(n_docs, np.uint64)
-    for d in range(n_docs):
-        total = _U64(0)
-        for k in range(offsets[d], offsets[d + 1]):
-            total += _mix(hashes[k])
-        out[d] = total
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    out = np.zeros(len(offsets) - 1, np.uint64)
+    _library().mixed_sums(_ptr(hashes), _ptr(offsets), len(out), _ptr(out))
     return out
 
 
-@njit(nogil=True, cache=True)
-def salted_members(hashes, offsets, doc_salt, sorted_keys, bitmap, shift):
+def salted_members(
+    hashes: np.ndarray,
+    offsets: np.ndarray,
+    doc_salt: np.ndarray,
+    sorted_keys: np.ndarray,
+    bitmap: np.ndarray,
+    shift: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """True for every entry whose key ``hashes[k] ^ doc_salt[d]`` is in ``sorted_keys``, and
     how many such entries each document has. ``bitmap`` marks the top bits of the sorted keys
     (``key >> shift``), so most misses cost one look-up instead of a binary search."""
-    n_docs = len(offsets) - 1
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    doc_salt, sorted_keys = _c(doc_salt, np.uint64), _c(sorted_keys, np.uint64)
+    bitmap = _c(bitmap, np.bool_)
     found = np.zeros(len(hashes), np.bool_)
-    counts = np.zeros(n_docs, np.int64)
-    n_keys = len(sorted_keys)
-    for d in range(n_docs):
-        salt = doc_salt[d]
-        for k in range(offsets[d], offsets[d + 1]):
-            key = hashes[k] ^ salt
-            if not bitmap[key >> shift]:
-                continue
-            at = np.searchsorted(sorted_keys, key)
-            if at < n_keys and sorted_keys[at] == key:
-                found[k] = True
-                counts[d] += 1
+    counts = np.zeros(len(offsets) - 1, np.int64)
+    _library().salted_members(
+        _ptr(hashes), _ptr(offsets), len(counts), _ptr(doc_salt), _ptr(sorted_keys),
+        len(sorted_keys), _ptr(bitmap), int(shift), _ptr(found), _ptr(counts),
+    )  # fmt: skip
     return found, counts
 
 
-@njit(nogil=True, cache=True)
-def bucket_counts(hashes, offsets, doc_salt, shift, n_buckets):
+def bucket_counts(
+    hashes: np.ndarray, offsets: np.ndarray, doc_salt: np.ndarray, shift: int, n_buckets: int
+) -> np.ndarray:
     """How many keys ``hashes[k] ^ doc_salt[d]`` (document ``d`` owns entry ``k``) fall in each
-    bucket ``key >> shift`` of the key space."""
+    bucket ``key >> shift`` of the key space (``n_buckets`` of them)."""
+    if n_buckets << int(shift) != 1 << 64:
+        raise ValueError("bucket_counts needs n_buckets == 2 ** (64 - shift)")
+    hashes, offsets, doc_salt = (
+        _c(hashes, np.uint64),
+        _c(offsets, np.int64),
+        _c(doc_salt, np.uint64),
+    )
     counts = np.zeros(n_buckets, np.int64)
-    for d in range(len(offsets) - 1):
-        salt = doc_salt[d]
-        for k in range(offsets[d], offsets[d + 1]):
-            counts[(hashes[k] ^ salt) >> shift] += 1
+    _library().bucket_counts(
+        _ptr(hashes), _ptr(offsets), len(offsets) - 1, _ptr(doc_salt), int(shift), _ptr(counts)
+    )
     return counts
 
 
-@njit(nogil=True, cache=True)
-def pair_intersections(hashes, offsets, pairs, order, need):
+def pair_intersections(
+    hashes: np.ndarray, offsets: np.ndarray, pairs: np.ndarray, order: np.ndarray, need: np.ndarray
+) -> np.ndarray:
     """``|A & B|`` for every pair ``(a, b)`` of documents (rows of ``pairs``) of a batch of sets
     (distinct values per document), visited in ``order``: the set already in the table is
     kept while the next pair shares it, as pairs sorted by their first member do.
 
     A pair stops being counted once it can no longer reach ``need[p]`` (its count is then
     some value below ``need[p]``); ``need`` of 0 counts exactly."""
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    pairs, order, need = _c(pairs, np.int64).reshape(-1, 2), _c(order, np.int64), _c(need, np.int64)
+    if len(order) != len(pairs) or len(need) != len(pairs):
+        raise ValueError("pair_intersections needs one order entry and one need per pair")
     out = np.zeros(len(pairs), np.int64)
-    size, keys, stamp, mark = _table(1024)
-    held = -1  # the document whose set fills the table (under the current mark)
-    for i in range(len(order)):
-        p = order[i]
-        a = pairs[p, 0]
-        b = pairs[p, 1]
-        if b == held:
-            a, b = b, a
-        elif a != held:
-            # The first member goes in the table when the next pair shares it (it is read
-            # once for all of them); else the smaller set.
-            shared = i + 1 < len(order) and pairs[order[i + 1], 0] == a
-            if not shared and offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]:
-                a, b = b, a
-        if a != held:
-            n = offsets[a + 1] - offsets[a]
-            size, keys, stamp, mark = _room(n, size, keys, stamp, mark)
-            mark += 1
-            mask = _U64(size - 1)
-            for k in range(offsets[a], offsets[a + 1]):
-                _add_new(hashes[k], keys, stamp, mark, mask)
-            held = a
-        mask = _U64(size - 1)
-        count = 0
-        left = offsets[b + 1] - offsets[b]
-        floor = need[p]
-        for k in range(offsets[b], offsets[b + 1]):
-            count += _contains(hashes[k], keys, stamp, mark, mask)
-            left -= 1
-            if count + left < floor:
-                break
-        out[p] = count
+    _check(
+        _library().pair_intersections(
+            _ptr(hashes), _ptr(offsets), _ptr(pairs), _ptr(order), len(pairs), _ptr(need),
+            _ptr(out),
+        )
+    )  # fmt: skip
     return out
 
 
-@njit(nogil=True, cache=True)
-def band_pair_codes(sigs, rows, first, stop, valid, flip, flip_salt):
+def band_pair_codes(
+    sigs: np.ndarray,
+    rows: int,
+    first: int,
+    stop: int,
+    valid: np.ndarray,
+    flip: np.ndarray,
+    flip_salt: int,
+) -> np.ndarray:
     """``i * n + j`` for every document ``j`` and the first document ``i < j`` of each bucket
     it shares in bands ``first:stop``: the pairs of :func:`dedup.sketch.lsh._pair_codes`
     (unsorted, with repeats), band keys as :func:`dedup.sketch.lsh.band_keys` computes them
     (``flip_salt`` xor-ed into those of ``flip`` documents), buckets found in a hash table
     per band instead of by sorting."""
-    n = sigs.shape[0]
-    size = 1024
-    while size < 2 * n:
-        size *= 2
-    size, keys, stamp, mark = _table(size)
-    owner = np.empty(size, np.int64)
-    mask = _U64(size - 1)
-    out = np.empty(max(1024, n), np.int64)
-    o = 0
-    for band in range(first, stop):
-        mark += 1
-        col = band * rows
-        for d in range(n):
-            if not valid[d]:
-                continue
-            key = _U64(0)
-            for r in range(rows):
-                key = _mix(key ^ _U64(sigs[d, col + r]))
-            key = _mix(key + _U64(band))
-            if flip[d]:
-                key ^= flip_salt
-            slot = key & mask
-            while stamp[slot] == mark and keys[slot] != key:
-                slot = (slot + _U64(1)) & mask
-            if stamp[slot] != mark:
-                stamp[slot] = mark
-                keys[slot] = key
-                owner[slot] = d
-                continue
-            if o == len(out):
-                grown = np.empty(2 * len(out), np.int64)
-                grown[:o] = out
-                out = grown
-            out[o] = owner[slot] * n + d
-            o += 1
-    return out[:o].copy()
+    sigs = _c(sigs, np.uint32)
+    n, num_perm = sigs.shape
+    if stop * rows > num_perm:
+        raise ValueError(f"bands up to {stop} of {rows} rows exceed {num_perm} permutations")
+    valid, flip = _c(valid, np.bool_), _c(flip, np.bool_)
+    codes, count = ctypes.c_void_p(), ctypes.c_int64()
+    lib = _library()
+    _check(
+        lib.band_pair_codes(
+            _ptr(sigs), n, num_perm, int(rows), int(first), int(stop), _ptr(valid), _ptr(flip),
+            int(flip_salt), ctypes.byref(codes), ctypes.byref(count),
+        )
+    )  # fmt: skip
+    try:
+        if count.value == 0:
+            return np.empty(0, np.int64)
+        view = (ctypes.c_int64 * count.value).from_address(codes.value)
+        return np.frombuffer(view, np.int64).copy()
+    finally:
+        lib.dedup_free(codes)

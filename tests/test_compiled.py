@@ -1,15 +1,20 @@
 """The compiled loops compute exactly what the numpy code computes: same hashes, same order."""
 
 import numpy as np
+import pytest
 from conftest import read_jsonl, shared
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dedup import jit
+from dedup import compiled
 from dedup.sketch.common import SiteKeys, is_member, set_fingerprints
 from dedup.sketch.minhash import EMPTY, _densify, oph_signatures
 from dedup.text.hashing import salted, splitmix64
 from dedup.text.shingle import ShingleBatch, shingle_sets, shingles_and_numbers
+
+pytestmark = pytest.mark.skipif(
+    not compiled.available(), reason="the compiled loops were not built (no C compiler)"
+)
 
 # Letters of several scripts and cases, digits, ASCII and Unicode punctuation and spaces
 # (curly quotes, dashes, no-break space, ellipsis), a replacement-prone lone surrogate.
@@ -33,7 +38,7 @@ def test_word_sets_match_the_numpy_shingles(texts, n):
 
 def test_word_sets_match_the_numpy_path_of_shingle_sets():
     texts = ["Mr. Smith’s 3 DOGS — and 42 cats…", "", "ünïcödé ΣΟΦΙΑ text"]
-    with jit.compiled(False):
+    with compiled.switched(False):
         numpy_sets, numpy_numbers = shingle_sets(texts, ngram=2)
     sets, numbers = shingle_sets(texts, ngram=2)
     assert_same_batch(sets, numpy_sets)
@@ -91,7 +96,7 @@ def test_one_permutation_signatures_match_numpy(docs, num_perm, seed):
     filled = np.diff(batch.offsets) > 0
     assert (got == _densify(numpy_oph_minima(batch, num_perm, salt), filled)).all()
     sig = oph_signatures(batch, num_perm, seed)
-    with jit.compiled(False):
+    with compiled.switched(False):
         assert (oph_signatures(batch, num_perm, seed) == sig).all()
     empty = np.diff(batch.offsets) == 0
     assert (sig[empty] == EMPTY).all()
@@ -107,7 +112,7 @@ def test_set_fingerprints_match_a_numpy_sum(docs):
     )
     expected = splitmix64(sums ^ np.diff(batch.offsets).astype(np.uint64))
     assert set_fingerprints(batch).tolist() == expected.tolist()
-    with jit.compiled(False):
+    with compiled.switched(False):
         assert set_fingerprints(batch).tolist() == expected.tolist()
 
 
@@ -122,7 +127,7 @@ def test_site_key_membership_matches_is_member(docs, data):
     table = np.unique(np.array(chosen + others, dtype=np.uint64))
     expected = is_member(keys, table)
     for flag in (True, False):
-        with jit.compiled(flag):
+        with compiled.switched(flag):
             found, counts = SiteKeys(table).members(batch, site)
         assert found.tolist() == expected.tolist()
         want = np.bincount(batch.doc_ids()[expected], minlength=len(docs))
@@ -133,51 +138,12 @@ def test_numpy_and_compiled_paths_give_the_same_clusters_on_the_dev_set():
     from dedup.steps.neardup import NearDuplicates
 
     docs = read_jsonl(shared("neardup", "dev.jsonl"))
-    compiled = NearDuplicates().fit(docs)
-    with jit.compiled(False):
+    fast = NearDuplicates().fit(docs)
+    with compiled.switched(False):
         plain = NearDuplicates().fit(docs)
-    assert list(plain.cluster_rows()) == list(compiled.cluster_rows())
-    assert (plain.signatures_ == compiled.signatures_).all()
-    assert (plain.pairs_ == compiled.pairs_).all()
-
-
-def test_small_input_files_skip_the_compiled_loops(tmp_path, monkeypatch):
-    monkeypatch.delenv("DEDUP_COMPILED", raising=False)
-    small = tmp_path / "small.jsonl"
-    small.write_text('{"id": "a", "text": "one"}\n')
-    with jit.compiled(True):
-        jit.choose_for_input(small)
-        assert not jit.enabled()
-        jit.choose_for_input("-")  # size unknown: left as it was
-        assert not jit.enabled()
-        monkeypatch.setattr(jit, "MIN_COMPILED_BYTES", 10)
-        jit.choose_for_input(small)
-        assert jit.enabled()
-        monkeypatch.setenv("DEDUP_COMPILED", "0")
-        jit.choose_for_input(small)  # the environment decides
-        assert jit.enabled()
-
-
-def test_the_command_line_starts_numba_without_scipy_blas():
-    """In its own process the command line spares numba's import of scipy.linalg, and the
-    compiled loops still give the numpy values; scipy imports normally afterwards."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys; from dedup import jit; jit.start_without_blas(); "
-        "from dedup.text.shingle import shingles_and_numbers; "
-        "from dedup.compiled import word_sets; from dedup.text.tokenize import encode_batch; "
-        "b = encode_batch(['Alpha beta gamma delta epsilon zeta'], fold_ascii=False); "
-        "h = word_sets(b.data, b.starts, b.ends, 5)[0]; "
-        "ref = shingles_and_numbers(['Alpha beta gamma delta epsilon zeta'])[0].unique(); "
-        "assert h.tolist() == ref.hashes.tolist(); "
-        "print('scipy.linalg' in sys.modules); import scipy.linalg.cython_blas; print('ok')"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out == ["False", "ok"]
+    assert list(plain.cluster_rows()) == list(fast.cluster_rows())
+    assert (plain.signatures_ == fast.signatures_).all()
+    assert (plain.pairs_ == fast.pairs_).all()
 
 
 @settings(max_examples=100, deadline=None)
@@ -197,7 +163,7 @@ def test_band_buckets_give_the_pairs_of_sorted_band_keys(data, bands, rows, work
     keys[flip] ^= FLIP_SALT
     expected = candidate_pairs(keys, valid)
     for flag in (True, False):
-        with jit.compiled(flag):
+        with compiled.switched(flag):
             got = banded_candidates(sigs, bands, rows, valid=valid, flip=flip, workers=workers)
         assert got.tolist() == expected.tolist()
     for a, b in expected.tolist():  # each pair shares a bucket: same rows and same kind

@@ -6,16 +6,15 @@ import pytest
 from conftest import SAMPLE, shared
 from test_neardup import DEV_CLUSTERS_SHA256, _rows_digest
 
-from dedup import NearDuplicates
+from dedup import NearDuplicates, compiled
 from dedup.errors import InputError
 from dedup.io.prefetch import can_prefetch
 from dedup.io.readers import RecordReader
-from dedup.jit import compiled
 
 
 def test_dev_set_clusters_are_the_same_when_read_by_a_second_process():
     path = shared("neardup", "dev.jsonl")
-    with compiled(True):
+    with compiled.switched(True):
         one = NearDuplicates(n_jobs=1).fit(RecordReader(path))
         reader = RecordReader(path)
         two = NearDuplicates(n_jobs=2).fit(reader)
@@ -38,13 +37,13 @@ def _corpus_with_problems(tmp_path):
 
 def test_bad_lines_are_reported_with_their_line_by_the_second_process(tmp_path):
     src = _corpus_with_problems(tmp_path)
-    with compiled(True), pytest.raises(InputError, match=rf"^{src}:3: malformed JSON"):
+    with compiled.switched(True), pytest.raises(InputError, match=rf"^{src}:3: malformed JSON"):
         NearDuplicates(n_jobs=2).fit(RecordReader(src))
 
 
 def test_skipped_lines_are_counted_by_the_second_process(tmp_path):
     src = _corpus_with_problems(tmp_path)
-    with compiled(True):
+    with compiled.switched(True):
         reader = RecordReader(src, on_error="skip")
         nd = NearDuplicates(n_jobs=2).fit(reader)
         inline = RecordReader(src, on_error="skip")
@@ -59,8 +58,8 @@ def test_skipped_lines_are_counted_by_the_second_process(tmp_path):
 def test_standard_input_lists_and_one_worker_are_read_in_process(sample_docs):
     assert can_prefetch(RecordReader(SAMPLE))
     assert not can_prefetch(RecordReader("-")) and not can_prefetch(sample_docs)
-    with compiled(True):
+    with compiled.switched(True):
         assert not NearDuplicates(n_jobs=2).fit(sample_docs).prefetched_
         assert not NearDuplicates(n_jobs=1).fit(RecordReader(SAMPLE)).prefetched_
-    with compiled(False):  # the numpy shingler encodes the texts itself
+    with compiled.switched(False):  # the numpy shingler encodes the texts itself
         assert not NearDuplicates(n_jobs=2).fit(RecordReader(SAMPLE)).prefetched_

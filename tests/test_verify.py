@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dedup.sketch.verify as verify
-from dedup import jit
+from dedup import compiled
 from dedup.text.shingle import ShingleBatch
 
 small_sets = st.lists(st.sets(st.integers(0, 40), max_size=25), min_size=2, max_size=8)
@@ -21,7 +21,7 @@ def test_intersections_match_python_sets(sets, data):
     )
     pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     got = verify.pair_similarity(batch, pairs)
-    with jit.compiled(False):
+    with compiled.switched(False):
         assert (verify.pair_similarity(batch, pairs).intersection == got.intersection).all()
     for k, (a, b) in enumerate(pairs.tolist()):
         inter = len(sets[a] & sets[b])
@@ -39,7 +39,7 @@ def test_chunked_numpy_intersections_equal_whole(monkeypatch):
     pairs = np.array([(i, j) for i in range(30) for j in range(i + 1, 30)])
     whole = verify.intersections(batch, pairs)
     monkeypatch.setattr(verify, "_PAIR_BUDGET", 333)
-    with jit.compiled(False):
+    with compiled.switched(False):
         assert (verify.intersections(batch, pairs) == whole).all()
 
 

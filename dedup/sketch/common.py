@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup import jit
+from dedup import compiled
 from dedup.groups import group, group_sizes, repeats
 from dedup.text.hashing import owner_salts, salted, splitmix64
 from dedup.text.shingle import ShingleBatch
@@ -29,10 +29,8 @@ DEFAULT_UNKNOWN_MIN_DOCS = 4
 def set_fingerprints(sets: ShingleBatch) -> np.ndarray:
     """A 64-bit fingerprint per document of its (unique) shingle set, independent of order."""
     sizes = np.diff(sets.offsets)
-    if jit.enabled():
-        from dedup.compiled import mixed_sums
-
-        sums = mixed_sums(sets.hashes, sets.offsets)
+    if compiled.enabled():
+        sums = compiled.mixed_sums(sets.hashes, sets.offsets)
     else:
         sums = np.zeros(sets.n_docs, dtype=np.uint64)
         filled = sizes > 0
@@ -171,14 +169,12 @@ class SiteKeys:
     def members(self, sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """True for the entries of ``sets`` (``site``: per document) whose key is here, and
         how many each document has; ``is_member(salted(...), keys)`` without the key array."""
-        if not jit.enabled():
+        if not compiled.enabled():
             keys, doc = site_keys(sets, site)
             found = is_member(keys, self.keys)
             return found, np.bincount(doc[found], minlength=sets.n_docs).astype(np.int64)
-        from dedup.compiled import salted_members
-
         salts = owner_salts(site)
-        return salted_members(
+        return compiled.salted_members(
             sets.hashes, sets.offsets, salts, self.keys, self._bitmap, self._shift
         )
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from dedup import jit
+from dedup import compiled
 from dedup.engines.local import map_ordered
 from dedup.groups import sorted_unique
 from dedup.text.hashing import splitmix64
@@ -102,16 +102,14 @@ def banded_candidates(
         raise ValueError(f"bands*rows = {bands * rows} exceeds num_perm = {sigs.shape[1]}")
     valid = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
     flip = np.zeros(n, dtype=bool) if flip is None else np.asarray(flip, dtype=bool)
-    if jit.enabled():
-        from dedup.compiled import band_pair_codes
-
+    if compiled.enabled():
         sigs = np.ascontiguousarray(sigs)
         cuts = np.linspace(0, bands, min(bands, max(1, workers)) + 1).astype(int)
         spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
 
         def codes_of(span: tuple[int, int]) -> np.ndarray:  # sorted on the worker threads
             return sorted_unique(
-                band_pair_codes(sigs, rows, *span, valid, flip, FLIP_SALT), in_place=True
+                compiled.band_pair_codes(sigs, rows, *span, valid, flip, FLIP_SALT), in_place=True
             )
 
         parts = list(map_ordered(codes_of, spans, workers))

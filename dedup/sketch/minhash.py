@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup import jit
+from dedup import compiled
 from dedup.text.hashing import splitmix64
 from dedup.text.shingle import ShingleBatch
 
@@ -77,10 +77,8 @@ def oph_signatures(shingles: ShingleBatch, num_perm: int, seed: int = DEFAULT_SE
     if len(shingles.hashes) == 0:
         return out
     salt = np.uint64(np.random.default_rng(seed).integers(0, 2**63))
-    if jit.enabled():
-        from dedup.compiled import oph_minima
-
-        return oph_minima(shingles.hashes, shingles.offsets, salt, num_perm)  # densified
+    if compiled.enabled():
+        return compiled.oph_minima(shingles.hashes, shingles.offsets, salt, num_perm)  # densified
     x = splitmix64(shingles.hashes ^ salt)
     with np.errstate(over="ignore"):
         bins = ((x >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)

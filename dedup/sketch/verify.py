@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup import jit
+from dedup import compiled
 from dedup.groups import ranges
 from dedup.sketch.common import is_member
 from dedup.text.hashing import salted
@@ -37,12 +37,10 @@ def intersections(
     pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
     if len(pairs) == 0:
         return np.zeros(0, dtype=np.int64)
-    if jit.enabled():
-        from dedup.compiled import pair_intersections
-
+    if compiled.enabled():
         order = np.argsort(pairs[:, 0], kind="stable")
         floor = np.zeros(len(pairs), np.int64) if need is None else np.asarray(need, np.int64)
-        return pair_intersections(sets.hashes, sets.offsets, pairs, order, floor)
+        return compiled.pair_intersections(sets.hashes, sets.offsets, pairs, order, floor)
     out = np.zeros(len(pairs), dtype=np.int64)
     sizes = np.diff(sets.offsets)
     cost = sizes[pairs[:, 0]] + sizes[pairs[:, 1]]

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup import jit
+from dedup import compiled
 from dedup.engines.local import default_workers, map_ordered
 from dedup.errors import ConfigError
 from dedup.groups import sorted_unique
@@ -290,7 +290,10 @@ class NearDuplicates(Step):
         # With more than one worker, a second process reads and encodes the input (parsing
         # holds the GIL); the batches and what is read from them are the same.
         prefetch = (
-            self._workers() > 1 and self.shingle == "word" and jit.enabled() and can_prefetch(docs)
+            self._workers() > 1
+            and self.shingle == "word"
+            and compiled.enabled()
+            and can_prefetch(docs)
         )
         self.prefetched_ = prefetch
         self.timings_: dict[str, float] = {}
@@ -672,11 +675,9 @@ def _shingle_part(
     texts, site = item
     full, numbers = shingle_sets(texts, ngram=ngram, kind=kind)
     shift = np.uint64(64 - _BUCKET_BITS)
-    if jit.enabled():
-        from dedup.compiled import bucket_counts
-
+    if compiled.enabled():
         salts = owner_salts(site)
-        counts = bucket_counts(full.hashes, full.offsets, salts, shift, 1 << _BUCKET_BITS)
+        counts = compiled.bucket_counts(full.hashes, full.offsets, salts, shift, 1 << _BUCKET_BITS)
     else:
         keys, _ = site_keys(full, site)
         counts = np.bincount((keys >> shift).astype(np.intp), minlength=1 << _BUCKET_BITS)

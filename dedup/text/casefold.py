@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from dedup import compiled
 from dedup.text.tokenize import ByteBatch, encode_batch
 
 _SPECIAL = np.uint32(0xFFFFFFFF)  # in the table: this character's text goes to str.lower
@@ -49,12 +50,10 @@ def lower_tables() -> tuple[np.ndarray, np.ndarray]:
 def lower_multibyte(batch: ByteBatch) -> ByteBatch:
     """``batch`` with the non-ASCII characters of every text lower-cased (in place where the
     bytes keep their length; ASCII letters are left to the consumer)."""
-    from dedup.compiled import fold_multibyte
-
     bmp, astral = lower_tables()
     if not batch.data.flags.writeable:
         batch = ByteBatch(batch.data.copy(), batch.starts, batch.ends)
-    special = fold_multibyte(batch.data, batch.starts, batch.ends, bmp, astral)
+    special = compiled.fold_multibyte(batch.data, batch.starts, batch.ends, bmp, astral)
     if not special.any():
         return batch
     texts = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup import jit
+from dedup import compiled
 from dedup.groups import repeats
 from dedup.text.casefold import lower_multibyte
 from dedup.text.hashing import PrefixHash, check_ngram, combine_ngrams, salted
@@ -111,16 +111,14 @@ def shingle_sets(
     them (by :mod:`dedup.io.prefetch`); only the compiled pass takes them so.
     """
     encoded = isinstance(texts, ByteBatch)
-    if kind != "word" or not jit.enabled():
+    if kind != "word" or not compiled.enabled():
         if encoded:
             raise ValueError("encoded texts need the compiled word shingler")
         shingles, numbers = shingles_and_numbers(texts, ngram=ngram, kind=kind)
         return shingles.unique(), numbers
     check_ngram(ngram)
-    from dedup.compiled import word_sets
-
     batch = lower_multibyte(texts if encoded else encode_batch(texts, fold_ascii=False))
-    hashes, offsets, numbers, number_offsets = word_sets(
+    hashes, offsets, numbers, number_offsets = compiled.word_sets(
         batch.data, batch.starts, batch.ends, ngram
     )
     return ShingleBatch(hashes, offsets), ShingleBatch(numbers, number_offsets)

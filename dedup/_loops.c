@@ -1,0 +1,478 @@
+/*
+ * The per-byte and per-shingle loops of the near-duplicate step, in plain C.
+ *
+ * A shared library, not a Python module: dedup/compiled.py loads it with ctypes (which
+ * releases the GIL around every call, so worker threads run these loops in parallel) and
+ * allocates every output array with numpy before the call. Each function computes exactly
+ * what the numpy code of dedup.text and dedup.sketch computes (the tests compare both);
+ * the hashing constants come from dedup.text.hashing through dedup_init, so they are
+ * written down once. Functions that allocate scratch memory return -1 when it fails.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NGRAM 16
+
+static uint64_t BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2;
+static uint64_t NGRAM_MULT[MAX_NGRAM];
+static uint8_t CODES[256];
+static const uint32_t LEAD = 0xC2 + 1; /* code of the least lead byte word_mask blanks */
+
+/* Set the constants of dedup.text.hashing (base, length multiplier, the three splitmix64
+ * constants, then the n-gram multipliers) and the byte codes of word_sets. */
+int dedup_init(const uint64_t *consts, int64_t n_ngram, const uint8_t *codes)
+{
+    if (n_ngram < 1 || n_ngram > MAX_NGRAM)
+        return -1;
+    BASE = consts[0];
+    LENGTH_MULT = consts[1];
+    MIX_ADD = consts[2];
+    MIX_MULT1 = consts[3];
+    MIX_MULT2 = consts[4];
+    for (int64_t j = 0; j < n_ngram; j++)
+        NGRAM_MULT[j] = consts[5 + j];
+    memcpy(CODES, codes, 256);
+    return 0;
+}
+
+/* The splitmix64 finalizer of one value (as dedup.text.hashing.splitmix64). */
+static inline uint64_t mix(uint64_t x)
+{
+    x += MIX_ADD;
+    x = (x ^ (x >> 30)) * MIX_MULT1;
+    x = (x ^ (x >> 27)) * MIX_MULT2;
+    return x ^ (x >> 31);
+}
+
+/* An open-addressing set of uint64 whose live slots carry the current mark: bumping the
+ * mark empties it without touching the slots. */
+typedef struct {
+    uint64_t size; /* a power of two */
+    uint64_t *keys;
+    int64_t *stamp;
+    int64_t mark;
+} table_t;
+
+static int table_init(table_t *t, uint64_t size)
+{
+    t->size = size;
+    t->mark = 0;
+    t->keys = malloc(size * sizeof(uint64_t));
+    t->stamp = calloc(size, sizeof(int64_t));
+    return t->keys && t->stamp ? 0 : -1;
+}
+
+static void table_free(table_t *t)
+{
+    free(t->keys);
+    free(t->stamp);
+    t->keys = NULL;
+    t->stamp = NULL;
+}
+
+/* Grow the (emptied) table, if need be, so that n values fill at most half of it. */
+static int table_room(table_t *t, int64_t n)
+{
+    if ((uint64_t)(2 * n) <= t->size)
+        return 0;
+    uint64_t size = t->size;
+    while ((uint64_t)(2 * n) > size)
+        size *= 2;
+    table_free(t);
+    return table_init(t, size);
+}
+
+/* Insert x; 0 if it was there already. */
+static inline int table_add(table_t *t, uint64_t x)
+{
+    uint64_t mask = t->size - 1, slot = x & mask;
+    while (t->stamp[slot] == t->mark) {
+        if (t->keys[slot] == x)
+            return 0;
+        slot = (slot + 1) & mask;
+    }
+    t->stamp[slot] = t->mark;
+    t->keys[slot] = x;
+    return 1;
+}
+
+static inline int table_has(const table_t *t, uint64_t x)
+{
+    uint64_t mask = t->size - 1, slot = x & mask;
+    while (t->stamp[slot] == t->mark) {
+        if (t->keys[slot] == x)
+            return 1;
+        slot = (slot + 1) & mask;
+    }
+    return 0;
+}
+
+/* Length of the common punctuation or space character at i (U+0080-U+00BF,
+ * U+2000-U+206F: not word bytes), else 0. */
+static inline int64_t punctuation(const uint8_t *data, int64_t i, int64_t end)
+{
+    uint8_t b = data[i];
+    if (b == 0xC2 && i + 1 < end && data[i + 1] >= 0x80 && data[i + 1] <= 0xBF)
+        return 2;
+    if (b == 0xE2 && i + 2 < end && (data[i + 1] == 0x80 || data[i + 1] == 0x81))
+        return 3;
+    return 0;
+}
+
+/* Lower-case in place the multi-byte UTF-8 characters of every text (bmp: lower case per
+ * code point below U+10000, 0xFFFFFFFF where it is not one character of the same length;
+ * astral: nonzero where a code point above has a lower case). special[d] = 1 for the texts
+ * that hold such a character: the caller lower-cases them again with str.lower. */
+void fold_multibyte(uint8_t *data, const int64_t *starts, const int64_t *ends, int64_t n_docs,
+                    const uint32_t *bmp, const uint8_t *astral, uint8_t *special)
+{
+    for (int64_t d = 0; d < n_docs; d++) {
+        int64_t i = starts[d], end = ends[d];
+        while (i < end) {
+            if (i + 8 <= end) { /* skip ASCII eight bytes at a time */
+                uint8_t x = data[i] | data[i + 1] | data[i + 2] | data[i + 3] | data[i + 4]
+                            | data[i + 5] | data[i + 6] | data[i + 7];
+                if (x < 0x80) {
+                    i += 8;
+                    continue;
+                }
+            }
+            uint32_t b = data[i];
+            if (b < 0x80) {
+                i += 1;
+                continue;
+            }
+            uint32_t cp;
+            int64_t size;
+            if (b >= 0xF0 && i + 3 < end) {
+                cp = ((b & 0x07) << 18) | ((uint32_t)(data[i + 1] & 0x3F) << 12)
+                     | ((uint32_t)(data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F);
+                if (cp >= 0x10000 && cp < 0x110000 && astral[cp - 0x10000]) {
+                    special[d] = 1;
+                    break;
+                }
+                i += 4;
+                continue;
+            }
+            if (b >= 0xE0 && i + 2 < end) {
+                size = 3;
+                cp = ((b & 0x0F) << 12) | ((uint32_t)(data[i + 1] & 0x3F) << 6)
+                     | (data[i + 2] & 0x3F);
+            } else if (b >= 0xC0 && i + 1 < end) {
+                size = 2;
+                cp = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F);
+            } else { /* a continuation byte out of place (never made by an encoder) */
+                i += 1;
+                continue;
+            }
+            uint32_t low = bmp[cp];
+            if (low == 0xFFFFFFFFu) {
+                special[d] = 1;
+                break;
+            }
+            if (low != cp) {
+                if (size == 2) {
+                    data[i] = (uint8_t)(0xC0 | (low >> 6));
+                    data[i + 1] = (uint8_t)(0x80 | (low & 0x3F));
+                } else {
+                    data[i] = (uint8_t)(0xE0 | (low >> 12));
+                    data[i + 1] = (uint8_t)(0x80 | ((low >> 6) & 0x3F));
+                    data[i + 2] = (uint8_t)(0x80 | (low & 0x3F));
+                }
+            }
+            i += size;
+        }
+    }
+}
+
+/* Distinct word ngram-gram hashes and distinct number-token hashes of every text, in CSR
+ * layout, each document's values in first-seen order: shingles_and_numbers followed by
+ * unique(). data holds the texts' UTF-8 bytes (non-ASCII characters lower-cased already;
+ * ASCII letters are folded here), text d at starts[d]:ends[d]. out and nums need room for
+ * len(data) / 2 + n_docs + 1 values; the offsets arrays start zeroed. */
+int word_sets(const uint8_t *data, const int64_t *starts, const int64_t *ends, int64_t n_docs,
+              int64_t ngram, uint64_t *out, int64_t *out_offsets, uint64_t *nums,
+              int64_t *num_offsets)
+{
+    int64_t longest = 0;
+    for (int64_t d = 0; d < n_docs; d++)
+        if (ends[d] - starts[d] > longest)
+            longest = ends[d] - starts[d];
+    uint64_t *tokens = malloc((longest / 2 + 1) * sizeof(uint64_t));
+    uint8_t *has_digit = malloc(longest / 2 + 1);
+    table_t t = {0};
+    int status = tokens && has_digit ? table_init(&t, 1024) : -1;
+    int64_t o = 0, q = 0;
+    for (int64_t d = 0; d < n_docs && status == 0; d++) {
+        /* Tokens: the polynomial hash of their lower-cased bytes, as PrefixHash.slice_hash. */
+        int64_t m = 0, i = starts[d], end = ends[d];
+        while (i < end) {
+            uint32_t c = CODES[data[i]];
+            if (c == 0) {
+                i += 1;
+                continue;
+            }
+            if (c >= LEAD) {
+                int64_t p = punctuation(data, i, end);
+                if (p) {
+                    i += p;
+                    continue;
+                }
+            }
+            uint64_t h = 0, power = 1;
+            int64_t first = i;
+            uint8_t digit = 0;
+            for (;;) {
+                h += (uint64_t)c * power;
+                power *= BASE;
+                digit |= c >= 0x31 && c <= 0x3A;
+                i += 1;
+                if (i >= end)
+                    break;
+                c = CODES[data[i]];
+                if (c == 0 || (c >= LEAD && punctuation(data, i, end)))
+                    break;
+            }
+            tokens[m] = mix(h + (uint64_t)(i - first) * LENGTH_MULT);
+            has_digit[m] = digit;
+            m += 1;
+        }
+        if (table_room(&t, m) != 0) {
+            status = -1;
+            break;
+        }
+        /* n-grams, as combine_ngrams: a text shorter than ngram gives one of all its tokens. */
+        int64_t width = ngram < m ? ngram : m;
+        t.mark += 1;
+        for (int64_t k = 0; k < (m ? m - width + 1 : 0); k++) {
+            uint64_t acc = 0;
+            for (int64_t j = 0; j < width; j++)
+                acc += tokens[k + j] * NGRAM_MULT[j];
+            uint64_t x = mix(acc);
+            if (table_add(&t, x))
+                out[o++] = x;
+        }
+        out_offsets[d + 1] = o;
+        t.mark += 1;
+        for (int64_t k = 0; k < m; k++)
+            if (has_digit[k] && table_add(&t, tokens[k]))
+                nums[q++] = tokens[k];
+        num_offsets[d + 1] = q;
+    }
+    free(tokens);
+    free(has_digit);
+    table_free(&t);
+    return status;
+}
+
+/* Per document and bin, the least 32-bit value of the shingles hashed to that bin: the
+ * one-permutation MinHash of oph_signatures, densified as _densify does. out (n_docs rows
+ * of num_perm) starts filled with 0xFFFFFFFF; a document without shingles keeps it. */
+void oph_minima(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs, uint64_t salt,
+                int64_t num_perm, uint32_t *out)
+{
+    const uint32_t empty = 0xFFFFFFFFu;
+    const uint64_t bins = (uint64_t)num_perm;
+    for (int64_t d = 0; d < n_docs; d++) {
+        uint32_t *row = out + d * num_perm;
+        for (int64_t k = offsets[d]; k < offsets[d + 1]; k++) {
+            uint64_t x = mix(hashes[k] ^ salt);
+            uint64_t b = ((x >> 32) * bins) >> 32;
+            uint32_t value = (uint32_t)x;
+            if (value < row[b])
+                row[b] = value;
+        }
+        if (offsets[d + 1] == offsets[d])
+            continue;
+        /* Each empty bin takes the next non-empty bin's value (circularly) plus an offset
+         * per bin of distance; scanning the row twice from the right finds that bin. */
+        int64_t nxt = -1;
+        for (int64_t twice = 2 * num_perm - 1; twice >= 0; twice--) {
+            int64_t j = twice >= num_perm ? twice - num_perm : twice;
+            if (row[j] != empty) {
+                nxt = twice;
+            } else if (twice < num_perm && nxt >= 0) {
+                uint64_t source = row[nxt >= num_perm ? nxt - num_perm : nxt];
+                row[j] = (uint32_t)(source + (uint64_t)(nxt - twice) * 0x9E3779B1u);
+            }
+        }
+    }
+}
+
+/* Per document, the sum (mod 2**64) of the splitmix64 of its hashes. */
+void mixed_sums(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs, uint64_t *out)
+{
+    for (int64_t d = 0; d < n_docs; d++) {
+        uint64_t total = 0;
+        for (int64_t k = offsets[d]; k < offsets[d + 1]; k++)
+            total += mix(hashes[k]);
+        out[d] = total;
+    }
+}
+
+/* found[k] = 1 for every entry whose key hashes[k] ^ doc_salt[d] is in sorted_keys, and
+ * counts[d] += 1 for each (both start zeroed). bitmap marks the top bits of the sorted keys
+ * (key >> shift), so most misses cost one look-up instead of a binary search. */
+void salted_members(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
+                    const uint64_t *doc_salt, const uint64_t *sorted_keys, int64_t n_keys,
+                    const uint8_t *bitmap, uint64_t shift, uint8_t *found, int64_t *counts)
+{
+    for (int64_t d = 0; d < n_docs; d++) {
+        uint64_t salt = doc_salt[d];
+        for (int64_t k = offsets[d]; k < offsets[d + 1]; k++) {
+            uint64_t key = hashes[k] ^ salt;
+            if (!bitmap[key >> shift])
+                continue;
+            int64_t lo = 0, hi = n_keys; /* the first sorted key >= key */
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (sorted_keys[mid] < key)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < n_keys && sorted_keys[lo] == key) {
+                found[k] = 1;
+                counts[d] += 1;
+            }
+        }
+    }
+}
+
+/* counts[b] += how many keys hashes[k] ^ doc_salt[d] (document d owns entry k) fall in
+ * bucket b = key >> shift of the key space (counts starts zeroed). */
+void bucket_counts(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
+                   const uint64_t *doc_salt, uint64_t shift, int64_t *counts)
+{
+    for (int64_t d = 0; d < n_docs; d++) {
+        uint64_t salt = doc_salt[d];
+        for (int64_t k = offsets[d]; k < offsets[d + 1]; k++)
+            counts[(hashes[k] ^ salt) >> shift] += 1;
+    }
+}
+
+/* |A & B| for every pair (a, b) of documents (rows of pairs) of a batch of sets (distinct
+ * values per document), visited in order: the set already in the table is kept while the
+ * next pair shares it, as pairs sorted by their first member do. A pair stops being counted
+ * once it can no longer reach need[p] (its count is then some value below need[p]); need 0
+ * counts exactly. */
+int pair_intersections(const uint64_t *hashes, const int64_t *offsets, const int64_t *pairs,
+                       const int64_t *order, int64_t n_pairs, const int64_t *need,
+                       int64_t *out)
+{
+    table_t t = {0};
+    if (table_init(&t, 1024) != 0) {
+        table_free(&t);
+        return -1;
+    }
+    int64_t held = -1; /* the document whose set fills the table (under the current mark) */
+    for (int64_t i = 0; i < n_pairs; i++) {
+        int64_t p = order[i], a = pairs[2 * p], b = pairs[2 * p + 1];
+        if (b == held) {
+            b = a;
+            a = held;
+        } else if (a != held) {
+            /* The first member goes in the table when the next pair shares it (it is read
+             * once for all of them); else the smaller set. */
+            int shared = i + 1 < n_pairs && pairs[2 * order[i + 1]] == a;
+            if (!shared && offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]) {
+                int64_t swap = a;
+                a = b;
+                b = swap;
+            }
+        }
+        if (a != held) {
+            if (table_room(&t, offsets[a + 1] - offsets[a]) != 0) {
+                table_free(&t);
+                return -1;
+            }
+            t.mark += 1;
+            for (int64_t k = offsets[a]; k < offsets[a + 1]; k++)
+                table_add(&t, hashes[k]);
+            held = a;
+        }
+        int64_t count = 0, left = offsets[b + 1] - offsets[b], floor = need[p];
+        for (int64_t k = offsets[b]; k < offsets[b + 1]; k++) {
+            count += table_has(&t, hashes[k]);
+            left -= 1;
+            if (count + left < floor)
+                break;
+        }
+        out[p] = count;
+    }
+    table_free(&t);
+    return 0;
+}
+
+/* i * n + j for every document j and the first document i < j of each bucket it shares in
+ * bands first:stop: the pairs of dedup.sketch.lsh._pair_codes (unsorted, with repeats),
+ * band keys as band_keys computes them (flip_salt xor-ed into those of flip documents),
+ * buckets found in a hash table per band instead of by sorting. sigs: n rows of num_perm.
+ * The codes land in a buffer allocated here (*codes, *n_codes); free it with dedup_free. */
+int band_pair_codes(const uint32_t *sigs, int64_t n, int64_t num_perm, int64_t rows,
+                    int64_t first, int64_t stop, const uint8_t *valid, const uint8_t *flip,
+                    uint64_t flip_salt, int64_t **codes, int64_t *n_codes)
+{
+    uint64_t size = 1024;
+    while (size < (uint64_t)(2 * n))
+        size *= 2;
+    table_t t = {0};
+    int64_t *owner = malloc(size * sizeof(int64_t));
+    int64_t room = n > 1024 ? n : 1024, o = 0;
+    int64_t *buf = malloc(room * sizeof(int64_t));
+    if (table_init(&t, size) != 0 || !owner || !buf) {
+        table_free(&t);
+        free(owner);
+        free(buf);
+        return -1;
+    }
+    const uint64_t mask = size - 1;
+    for (int64_t band = first; band < stop; band++) {
+        t.mark += 1;
+        int64_t col = band * rows;
+        for (int64_t d = 0; d < n; d++) {
+            if (!valid[d])
+                continue;
+            const uint32_t *sig = sigs + d * num_perm + col;
+            uint64_t key = 0;
+            for (int64_t r = 0; r < rows; r++)
+                key = mix(key ^ (uint64_t)sig[r]);
+            key = mix(key + (uint64_t)band);
+            if (flip[d])
+                key ^= flip_salt;
+            uint64_t slot = key & mask;
+            while (t.stamp[slot] == t.mark && t.keys[slot] != key)
+                slot = (slot + 1) & mask;
+            if (t.stamp[slot] != t.mark) {
+                t.stamp[slot] = t.mark;
+                t.keys[slot] = key;
+                owner[slot] = d;
+                continue;
+            }
+            if (o == room) {
+                int64_t *grown = realloc(buf, 2 * room * sizeof(int64_t));
+                if (!grown) {
+                    table_free(&t);
+                    free(owner);
+                    free(buf);
+                    return -1;
+                }
+                buf = grown;
+                room *= 2;
+            }
+            buf[o++] = owner[slot] * n + d;
+        }
+    }
+    table_free(&t);
+    free(owner);
+    *codes = buf;
+    *n_codes = o;
+    return 0;
+}
+
+void dedup_free(void *p)
+{
+    free(p);
+}
