@@ -196,8 +196,8 @@ def test_sigterm_ends_a_run_cleanly(tmp_path, sample_docs, compiled):
 
 @pytest.mark.parametrize("compiled", ["0", "1"])
 def test_console_command_exits_like_the_app(tmp_path, compiled):
-    """The console command (which leaves without numba's teardown once the compiled loops
-    ran) writes the same output, prints its summary and keeps the app's exit codes."""
+    """The console command, in its own process, writes what the app writes, prints its
+    summary, removes its work directory and keeps the app's exit codes."""
     import os
     import subprocess
     import sys

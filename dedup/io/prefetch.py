@@ -5,7 +5,7 @@ core whatever the number of workers. With two or more workers, a forked child ru
 reader (the same :class:`~dedup.io.readers.RecordReader`, so the same checks, line numbers,
 skips and batches) and sends each batch as ids, sites and the encoded bytes; a thread of
 this process receives them into a bounded queue, so memory stays bounded while the child
-works ahead (e.g. while this process starts the compiled loops).
+works ahead.
 """
 
 from __future__ import annotations
