@@ -9,9 +9,14 @@
  * written down once. Functions that allocate scratch memory return -1 when it fails.
  */
 
+#define _XOPEN_SOURCE 700 /* pread under -std=c99 */
+#define _FILE_OFFSET_BITS 64
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_NGRAM 16
 
@@ -341,6 +346,27 @@ void salted_members(const uint64_t *hashes, const int64_t *offsets, int64_t n_do
     }
 }
 
+/* The entries of every document without those marked in documents whose mode is set:
+ * out has room for all entries, out_offsets (n_docs + 1) starts zeroed. */
+void drop_marked(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
+                 const uint8_t *marked, const uint8_t *mode, uint64_t *out,
+                 int64_t *out_offsets)
+{
+    int64_t o = 0;
+    for (int64_t d = 0; d < n_docs; d++) {
+        if (mode[d]) {
+            for (int64_t k = offsets[d]; k < offsets[d + 1]; k++)
+                if (!marked[k])
+                    out[o++] = hashes[k];
+        } else {
+            int64_t n = offsets[d + 1] - offsets[d];
+            memcpy(out + o, hashes + offsets[d], n * sizeof(uint64_t));
+            o += n;
+        }
+        out_offsets[d + 1] = o;
+    }
+}
+
 /* counts[b] += how many keys hashes[k] ^ doc_salt[d] (document d owns entry k) fall in
  * bucket b = key >> shift of the key space (counts starts zeroed). */
 void bucket_counts(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
@@ -475,4 +501,27 @@ int band_pair_codes(const uint32_t *sigs, int64_t n, int64_t num_perm, int64_t r
 void dedup_free(void *p)
 {
     free(p);
+}
+
+/* Read n runs of a file into out: run i is lengths[i] bytes at file offset offsets[i], to
+ * out + dest[i]. Positioned reads: threads may read the same file at once. Returns 0, or
+ * the errno of a failed read, or -1 at an unexpected end of the file. */
+int read_runs(int fd, uint8_t *out, const int64_t *dest, const int64_t *offsets,
+              const int64_t *lengths, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int64_t done = 0;
+        while (done < lengths[i]) { /* a positioned read may return fewer bytes than asked */
+            ssize_t got = pread(fd, out + dest[i] + done, (size_t)(lengths[i] - done),
+                                (off_t)(offsets[i] + done));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+                return errno;
+            if (got == 0)
+                return -1;
+            done += got;
+        }
+    }
+    return 0;
 }

@@ -37,8 +37,10 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "mixed_sums": (None, [_P, _P, _I, _P]),
     "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P]),
     "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
+    "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _P, _P]),
+    "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "dedup_free": (None, [_P]),
 }
 
@@ -74,10 +76,13 @@ def _library() -> ctypes.CDLL | None:
     spec = importlib.util.find_spec("dedup._loops")  # finds the file, does not import it
     if spec is None or spec.origin is None:
         return None
-    lib = ctypes.CDLL(spec.origin)
-    for name, (restype, argtypes) in _SIGNATURES.items():
-        fn = getattr(lib, name)
-        fn.restype, fn.argtypes = restype, argtypes
+    try:
+        lib = ctypes.CDLL(spec.origin)
+        for name, (restype, argtypes) in _SIGNATURES.items():
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = restype, argtypes
+    except (OSError, AttributeError):  # not loadable here, or left by an older build
+        return None
     consts = np.array([BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2, *NGRAM_MULT], np.uint64)
     codes = _byte_codes()
     if lib.dedup_init(_ptr(consts), len(NGRAM_MULT), _ptr(codes)) != 0:
@@ -199,6 +204,24 @@ def salted_members(
     return found, counts
 
 
+def drop_marked(
+    hashes: np.ndarray, offsets: np.ndarray, marked: np.ndarray, mode: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of every document (CSR ``hashes``, ``offsets``) without those ``marked`` in
+    the documents whose ``mode`` is True: ``select(~(marked & repeat(mode, sizes)))``."""
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    marked, mode = _c(marked, np.bool_), _c(mode, np.bool_)
+    n = len(offsets) - 1
+    if len(marked) != len(hashes) or len(mode) != n:
+        raise ValueError("drop_marked needs a mark per entry and a mode per document")
+    out = np.empty(len(hashes), np.uint64)  # the pages past what is kept are never touched
+    out_offsets = np.zeros(n + 1, np.int64)
+    _library().drop_marked(
+        _ptr(hashes), _ptr(offsets), n, _ptr(marked), _ptr(mode), _ptr(out), _ptr(out_offsets)
+    )
+    return out[: out_offsets[-1]], out_offsets
+
+
 def bucket_counts(
     hashes: np.ndarray, offsets: np.ndarray, doc_salt: np.ndarray, shift: int, n_buckets: int
 ) -> np.ndarray:
@@ -275,3 +298,23 @@ def band_pair_codes(
         return np.frombuffer(view, np.int64).copy()
     finally:
         lib.dedup_free(codes)
+
+
+def read_runs(
+    fd: int, out: np.ndarray, dest: np.ndarray, offsets: np.ndarray, lengths: np.ndarray
+) -> None:
+    """Read runs of the open file ``fd`` into the bytes of ``out``: run ``i`` is ``lengths[i]``
+    bytes at file offset ``offsets[i]``, to byte ``dest[i]`` of ``out``, with positioned reads
+    (worker threads may read one file at once) and without the GIL for the whole loop."""
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("read_runs writes into a writeable, contiguous array")
+    dest, offsets, lengths = _c(dest, np.int64), _c(offsets, np.int64), _c(lengths, np.int64)
+    if len(lengths) and (dest.min() < 0 or (dest + lengths).max() > out.nbytes):
+        raise ValueError("read_runs: a run falls outside the output array")
+    status = _library().read_runs(
+        fd, _ptr(out), _ptr(dest), _ptr(offsets), _ptr(lengths), len(lengths)
+    )
+    if status == -1:
+        raise EOFError("unexpected end of the file")
+    if status:
+        raise OSError(status, os.strerror(status))

@@ -193,3 +193,15 @@ def test_multibyte_lower_case_is_str_lower(texts):
     got = lower_multibyte(encode_batch(texts, fold_ascii=False))
     assert _ASCII_LOWER[got.data].tobytes() == ref.data.tobytes()
     assert got.starts.tolist() == ref.starts.tolist() and got.ends.tolist() == ref.ends.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.data())
+def test_dropping_marked_entries_matches_select(docs, data):
+    batch = batch_of(docs)
+    n = len(batch.hashes)
+    marked = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    mode = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
+    expected = batch.select(~(marked & np.repeat(mode, np.diff(batch.offsets))))
+    hashes, offsets = compiled.drop_marked(batch.hashes, batch.offsets, marked, mode)
+    assert_same_batch(ShingleBatch(hashes, offsets), expected)

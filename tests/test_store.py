@@ -1,8 +1,11 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import compiled
 from dedup.sketch.common import common_keys, common_mask, distinct_sets, is_member, site_limits
 from dedup.sketch.lsh import band_keys, banded_candidates, candidate_pairs
 from dedup.sketch.store import Budget, SetStore, Spool, parse_memory
@@ -69,7 +72,13 @@ def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
 
 
 @pytest.mark.parametrize("limit", [None, 0, 20000])
-def test_set_store_gathers_documents(tmp_path, limit):
+@pytest.mark.parametrize("fast", [True, False])  # positioned reads in the compiled loop or not
+def test_set_store_gathers_documents(tmp_path, limit, fast):
+    with compiled.switched(fast):
+        _check_set_store(tmp_path, limit)
+
+
+def _check_set_store(tmp_path, limit):
     texts = [
         f"document {i} " + " ".join(f"w{(i * 7 + j) % 50}" for j in range(i % 30))
         for i in range(200)
@@ -85,13 +94,18 @@ def test_set_store_gathers_documents(tmp_path, limit):
     got = store.gather(docs)
     for k, d in enumerate(docs):
         assert (got.doc(k) == ref[d]).all()
-    seen = 0
-    for lo, batch in store.batches():
-        assert lo == seen
+    spans = list(store.spans())
+    assert [hi - lo for lo, hi in spans] == [b.n_docs for b in batches]
+    assert spans[0][0] == 0 and all(
+        a[1] == b[0] for a, b in zip(spans[:-1], spans[1:], strict=True)
+    )
+    # Batches are read on worker threads at once: positioned reads, no shared file offset.
+    with ThreadPoolExecutor(4) as pool:
+        read = list(pool.map(lambda span: store.read_docs(*span), spans * 3))
+    for (lo, hi), batch in zip(spans * 3, read, strict=True):
+        assert batch.n_docs == hi - lo
         for i in range(batch.n_docs):
             assert (batch.doc(i) == ref[lo + i]).all()
-        seen += batch.n_docs
-    assert seen == 200
     store.close()
     budget.close()
 

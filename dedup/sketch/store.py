@@ -15,11 +15,13 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from dedup import compiled
 from dedup.groups import ranges
 from dedup.text.shingle import ShingleBatch
 
@@ -43,24 +45,35 @@ def parse_memory(value: int | float | str | None) -> int | None:
 
 
 class Budget:
-    """Bytes the stores of one fit may keep in memory; beyond, they write to a work directory."""
+    """Bytes the stores of one fit may keep in memory; beyond, they write to a work directory.
+
+    Stores on different worker threads share one budget: its counts are kept under a lock.
+    """
 
     def __init__(self, limit: int | None, workdir: str | os.PathLike | None = None) -> None:
         self.left = float("inf") if limit is None else int(limit)
         self._parent = workdir
         self._dir: Path | None = None
         self.spilled = 0  # bytes written to disk
+        self._lock = threading.Lock()
 
     def take(self, nbytes: int) -> bool:
         """Reserve ``nbytes`` of memory; False when the budget is spent (write to disk)."""
-        if nbytes > self.left:
-            self.left = 0
-            return False
-        self.left -= nbytes
-        return True
+        with self._lock:
+            if nbytes > self.left:
+                self.left = 0
+                return False
+            self.left -= nbytes
+            return True
 
     def give(self, nbytes: int) -> None:
-        self.left += nbytes
+        with self._lock:
+            self.left += nbytes
+
+    def wrote(self, nbytes: int) -> None:
+        """Count ``nbytes`` written to the work directory."""
+        with self._lock:
+            self.spilled += nbytes
 
     def path(self, name: str) -> Path:
         if self._dir is None:
@@ -144,7 +157,7 @@ class Spool:
         start = self._pending_start
         self._file.seek((start - self._disk_start) * self.dtype.itemsize)
         data.tofile(self._file)
-        self.budget.spilled += data.nbytes
+        self.budget.wrote(data.nbytes)
         self._chunks.append((start, len(data), None))
         self._pending, self._pending_size = [], 0
 
@@ -160,7 +173,8 @@ class Spool:
         return self._file is not None
 
     def read(self, lo: int, hi: int) -> np.ndarray:
-        """Entries ``lo:hi`` (a copy when they come from disk)."""
+        """Entries ``lo:hi`` (a copy when they come from disk). Once appends are over, worker
+        threads may read at once (positioned reads)."""
         if hi <= lo:
             return np.empty(0, dtype=self.dtype)
         parts = []
@@ -169,8 +183,10 @@ class Spool:
             if arr is not None:
                 parts.append(arr[a - start : b - start])
             else:
-                self._file.seek((a - self._disk_start) * self.dtype.itemsize)
-                parts.append(np.fromfile(self._file, dtype=self.dtype, count=b - a))
+                self._file.flush()  # writes still buffered are read too
+                part = np.empty(b - a, dtype=self.dtype)
+                self._read_runs(part, np.array([a]), np.array([b - a]), np.zeros(1, np.int64))
+                parts.append(part)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _chunks_in(self, lo: int, hi: int) -> Iterator[tuple[int, int, np.ndarray | None]]:
@@ -223,16 +239,24 @@ class Spool:
     def _read_runs(
         self, out: np.ndarray, starts: np.ndarray, counts: np.ndarray, dest: np.ndarray
     ) -> None:
-        """Read runs of the file into ``out`` at ``dest``, adjacent runs as one read."""
+        """Read runs of the file into ``out`` at ``dest``, adjacent runs as one read (in the
+        compiled loop, without the GIL: one read per document made threads queue for it)."""
         joined = np.r_[False, starts[1:] == starts[:-1] + counts[:-1]]
         heads = np.flatnonzero(~joined)
-        lengths = np.add.reduceat(counts, heads)
         size = self.dtype.itemsize
-        view = memoryview(out).cast("B")
+        lengths = np.add.reduceat(counts, heads) * size
+        offsets = (starts[heads] - self._disk_start) * size
+        at = dest[heads] * size
         fd = self._file.fileno()
-        for head, length in zip(heads.tolist(), lengths.tolist(), strict=True):
-            lo, hi = int(dest[head]) * size, (int(dest[head]) + length) * size
-            offset = (int(starts[head]) - self._disk_start) * size
+        if compiled.enabled():
+            try:
+                compiled.read_runs(fd, out, at, offsets, lengths)
+            except EOFError:
+                raise OSError(f"{self._file.name}: unexpected end of the work file") from None
+            return
+        view = memoryview(out).cast("B")
+        for lo, length, offset in zip(at.tolist(), lengths.tolist(), offsets.tolist(), strict=True):
+            hi = lo + length
             while lo < hi:  # a positioned read may return fewer bytes than asked
                 got = os.preadv(fd, [view[lo:hi]], offset)
                 if got <= 0:
@@ -285,14 +309,19 @@ class SetStore:
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def batches(self) -> Iterator[tuple[int, ShingleBatch]]:
-        """``(first document, its batch)`` in the order they were appended."""
+    def spans(self) -> Iterator[tuple[int, int]]:
+        """The documents ``lo:hi`` of each appended batch, in order."""
         lo = 0
         for n in self._batch_docs:
-            offs = self.offsets[lo : lo + n + 1]
-            hashes = self.values.read(int(offs[0]), int(offs[-1]))
-            yield lo, ShingleBatch(hashes, offs - offs[0])
+            yield lo, lo + n
             lo += n
+
+    def read_docs(self, lo: int, hi: int) -> ShingleBatch:
+        """The sets of documents ``lo:hi`` (after :meth:`finish`; worker threads may read at
+        once)."""
+        offs = self.offsets[lo : hi + 1]
+        hashes = self.values.read(int(offs[0]), int(offs[-1]))
+        return ShingleBatch(hashes, offs - offs[0])
 
     def gather(self, docs: np.ndarray) -> ShingleBatch:
         """The sets of ``docs`` (sorted, distinct document indices), in that order."""

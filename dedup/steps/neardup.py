@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -398,34 +398,32 @@ class NearDuplicates(Step):
         flush = _PARTITION_FLUSH_BYTES
         part_keys = [Spool(budget, f"keys{p}", np.uint64, flush) for p in range(_PARTITIONS)]
         part_docs = [Spool(budget, f"docs{p}", np.int32, flush) for p in range(_PARTITIONS)]
-        los: list[int] = []
         keyer = partial(_heavy_part, heavy=heavy)
-        parts = map_ordered(keyer, self._stored_batches(los), self._workers())
-        for k, (keys, kdocs, counts) in enumerate(parts):
-            kdocs += los[k]
+        for keys, kdocs, counts in map_ordered(keyer, self._stored_batches(), self._workers()):
             bounds = np.concatenate(([0], np.cumsum(counts)))
             for p in np.flatnonzero(counts).tolist():
                 part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
                 part_docs[p].append(kdocs[bounds[p] : bounds[p + 1]])
-        found = []
-        for keys_spool, docs_spool in zip(part_keys, part_docs, strict=True):
+
+        def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
+            keys_spool, docs_spool = part_keys[p], part_docs[p]
             keys_spool.finish()
             docs_spool.finish()
             keys = np.concatenate([np.empty(0, np.uint64), *keys_spool.chunks(release=True)])
             kdocs = np.concatenate([np.empty(0, np.int32), *docs_spool.chunks(release=True)])
             keys_spool.close()
             docs_spool.close()
-            found.append(common_keys(keys, kdocs, self.sites_, distinct, limit))
-            del keys, kdocs
+            return common_keys(keys, kdocs, self.sites_, distinct, limit)
+
+        found = map_ordered(partition, range(_PARTITIONS), self._workers())
         # Partitions are ranges of the key space in order: the result is sorted.
         return np.concatenate([np.empty(0, np.uint64), *found])
 
-    def _stored_batches(self, los: list[int]) -> Iterator[tuple[ShingleBatch, np.ndarray]]:
-        """The stored sets a batch at a time with their documents' sites; the index of each
-        batch's first document is appended to ``los`` as it goes."""
-        for lo, full in self._store.batches():
-            los.append(lo)
-            yield full, self.sites_[lo : lo + full.n_docs]
+    def _stored_batches(self) -> Iterator[_Stored]:
+        """The stored batches in order, each with a reader of its sets (called on the worker
+        threads, so the reads run in parallel too)."""
+        for lo, hi in self._store.spans():
+            yield _Stored(lo, hi, self.sites_[lo:hi], partial(self._store.read_docs, lo, hi))
 
     def _plausible(self, pairs: np.ndarray) -> np.ndarray:
         """False for candidates whose signatures put them far below every threshold.
@@ -536,17 +534,10 @@ class NearDuplicates(Step):
             num_perm=self.num_perm,
             seed=self.seed,
             sketch=self.sketch,
+            out=self,
         )
-        los: list[int] = []
-        results = map_ordered(sketcher, self._stored_batches(los), self._workers())
-        for k, (sizes, sigs, mode, share, fp) in enumerate(results):
-            lo, hi = los[k], los[k] + len(mode)
-            self.signatures_[lo:hi] = sigs
-            self.content_mode_[lo:hi] = mode
-            self.set_sizes_[lo:hi] = sizes
-            self.common_share_[lo:hi] = share
-            if fp is not None:
-                self._content_fp[lo:hi] = fp
+        for _ in map_ordered(sketcher, self._stored_batches(), self._workers()):
+            pass  # each batch writes its own rows of the arrays above, on the worker threads
 
     def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
         """The content sets of ``docs`` (sorted, distinct), read back from the store."""
@@ -684,10 +675,20 @@ def _shingle_part(
     return full, numbers, set_fingerprints(full), counts
 
 
-def _heavy_part(item: tuple[ShingleBatch, np.ndarray], *, heavy: np.ndarray) -> tuple:
+class _Stored(NamedTuple):
+    """One stored batch: documents ``lo:hi``, their sites, and a reader of their sets."""
+
+    lo: int
+    hi: int
+    site: np.ndarray
+    read: Callable[[], ShingleBatch]
+
+
+def _heavy_part(item: _Stored, *, heavy: np.ndarray) -> tuple:
     """The (site, shingle) keys of one stored batch that fall in ``heavy`` buckets, with their
     documents, ordered by partition of the key space, and the count per partition."""
-    keys, doc = site_keys(*item)
+    keys, doc = site_keys(item.read(), item.site)
+    doc += item.lo
     sel = heavy[(keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)]
     keys, doc = keys[sel], doc[sel]
     part = (keys >> np.uint64(64 - _PARTITION_BITS)).astype(np.int16)
@@ -697,7 +698,7 @@ def _heavy_part(item: tuple[ShingleBatch, np.ndarray], *, heavy: np.ndarray) -> 
 
 
 def _content_part(
-    item: tuple[ShingleBatch, np.ndarray],
+    item: _Stored,
     *,
     common: SiteKeys,
     min_content: int,
@@ -705,19 +706,21 @@ def _content_part(
     num_perm: int,
     seed: int,
     sketch: str,
-) -> tuple:
-    """Content sets of one batch and their signatures (runs on the worker threads)."""
-    full, site = item
+    out: NearDuplicates,
+) -> None:
+    """Content sets of one stored batch and their signatures (runs on the worker threads),
+    written to the batch's rows of ``out``'s per-document arrays."""
+    full = item.read()
     n = full.n_docs
     full_size = np.diff(full.offsets)
     if len(common):
-        is_common, n_common = common.members(full, site)
+        is_common, n_common = common.members(full, item.site)
         content_size = full_size - n_common
     else:
         content_size = full_size
     mode = (content_size >= min_content) & (content_size >= min_content_share * full_size)
     sets = _drop_common(full, is_common, mode) if len(common) else full
-    sigs = np.empty((n, num_perm), dtype=np.uint32)
+    sigs = out.signatures_[item.lo : item.hi]
     for lo in range(0, n, SIGN_BLOCK):
         part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
         if sketch == "oph":
@@ -725,9 +728,12 @@ def _content_part(
         else:
             perms = permutations(num_perm, seed)
             sigs[lo : lo + part.n_docs] = signatures(part, perms)
-    share = 1.0 - content_size / np.maximum(full_size, 1)
-    fp = set_fingerprints(sets) if len(common) else None  # else the full sets' ones stand
-    return np.diff(sets.offsets), sigs, mode, share, fp
+    rows = slice(item.lo, item.hi)
+    out.content_mode_[rows] = mode
+    out.set_sizes_[rows] = np.diff(sets.offsets)
+    out.common_share_[rows] = 1.0 - content_size / np.maximum(full_size, 1)
+    if len(common):  # else the full sets' fingerprints stand
+        out._content_fp[rows] = set_fingerprints(sets)
 
 
 def _lookup_pairs(pairs: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -742,6 +748,8 @@ def _lookup_pairs(pairs: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np
 
 def _drop_common(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) -> ShingleBatch:
     """The content sets: the common entries left out of the documents in content ``mode``."""
+    if compiled.enabled():
+        return ShingleBatch(*compiled.drop_marked(full.hashes, full.offsets, is_common, mode))
     return full.select(~(is_common & np.repeat(mode, np.diff(full.offsets))))
 
 
