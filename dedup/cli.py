@@ -258,8 +258,7 @@ def clusters(
             memory=memory,
         ).fit(reader)
         with JsonlWriter(output) as out:
-            for row in nd.cluster_rows():
-                out.write(row)
+            out.write_columns(nd.cluster_columns())
     n = len(nd.ids_)
     dups = int(nd.is_duplicate().sum())
     groups = len(set(nd.keepers_[nd.is_duplicate()].tolist()))

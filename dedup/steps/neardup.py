@@ -45,6 +45,7 @@ from dedup.io.records import (
     as_records,
     batched,
 )
+from dedup.io.writers import encode_values
 from dedup.sketch.cluster import choose_keepers, components, guarded_components
 from dedup.sketch.common import (
     DEFAULT_COMMON_FRACTION,
@@ -633,9 +634,22 @@ class NearDuplicates(Step):
         ids = self.ids_
         # Python ints and floats, not numpy scalars: at a million rows the indexing showed.
         for doc_id, keeper, sim in zip(
-            ids, self.keepers_.tolist(), self.similarity_.tolist(), strict=True
+            ids, self.keepers_.tolist(), self._rounded_similarity(), strict=True
         ):
-            yield {"id": doc_id, "cluster": ids[keeper], "similarity": round(sim, 4)}
+            yield {"id": doc_id, "cluster": ids[keeper], "similarity": sim}
+
+    def _rounded_similarity(self) -> list[float]:
+        return [round(s, 4) for s in self.similarity_.tolist()]
+
+    def cluster_columns(self) -> dict[str, list[bytes]]:
+        """The rows of :meth:`cluster_rows` as JSON-encoded columns, for
+        :meth:`dedup.io.writers.JsonlWriter.write_columns` (each id is encoded once)."""
+        ids = encode_values(self.ids_)
+        return {
+            "id": ids,
+            "cluster": [ids[k] for k in self.keepers_.tolist()],
+            "similarity": encode_values(self._rounded_similarity()),
+        }
 
     def decide(self, record: Record) -> Drop | list[Removal]:
         i = self._index[record.id]
