@@ -11,6 +11,10 @@ from dedup.errors import InputError
 from dedup.io.prefetch import can_prefetch
 from dedup.io.readers import RecordReader
 
+pytestmark = pytest.mark.skipif(
+    not compiled.available(), reason="the second process feeds the compiled loops (not built)"
+)
+
 
 def test_dev_set_clusters_are_the_same_when_read_by_a_second_process():
     path = shared("neardup", "dev.jsonl")
