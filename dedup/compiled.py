@@ -16,15 +16,18 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import numpy as np
 
 from dedup.text.hashing import BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2, NGRAM_MULT
 
 _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
+_NOT_LOADED = object()
+_LIB: object = _NOT_LOADED
+_LOAD_LOCK = threading.Lock()
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -71,8 +74,17 @@ def switched(flag: bool) -> Iterator[None]:
         set_enabled(before)
 
 
-@lru_cache(maxsize=1)
 def _library() -> ctypes.CDLL | None:
+    """The loaded library (None where it was not built), loaded once, whatever the threads."""
+    global _LIB
+    if _LIB is _NOT_LOADED:
+        with _LOAD_LOCK:
+            if _LIB is _NOT_LOADED:
+                _LIB = _load()
+    return _LIB  # type: ignore[return-value]
+
+
+def _load() -> ctypes.CDLL | None:
     spec = importlib.util.find_spec("dedup._loops")  # finds the file, does not import it
     if spec is None or spec.origin is None:
         return None

@@ -639,6 +639,7 @@ class NearDuplicates(Step):
             yield {"id": doc_id, "cluster": ids[keeper], "similarity": sim}
 
     def _rounded_similarity(self) -> list[float]:
+        """Each document's similarity to its keeper, as the output gives it."""
         return [round(s, 4) for s in self.similarity_.tolist()]
 
     def cluster_columns(self) -> dict[str, list[bytes]]:
