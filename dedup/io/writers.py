@@ -22,12 +22,13 @@ import orjson
 from dedup.errors import OutputError
 
 
-def _dumps(obj: Any) -> bytes:
-    """``obj`` as compact JSON, non-ASCII characters as they are."""
+def _dumps(obj: Any, newline: bool = False) -> bytes:
+    """``obj`` as compact JSON, non-ASCII characters as they are (``newline``: with one)."""
     try:
-        return orjson.dumps(obj)
+        return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE if newline else None)
     except (orjson.JSONEncodeError, TypeError):  # integers past 64 bits, non-string keys
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        return (text + "\n" if newline else text).encode("utf-8")
 
 
 def encode_values(values: Sequence[Any]) -> list[bytes]:
@@ -124,13 +125,13 @@ class JsonlWriter:
 
     def write(self, obj: dict[str, Any]) -> None:
         assert self._fh is not None, "JsonlWriter used outside its with-block"
-        self._fh.write(_dumps(obj) + b"\n")
+        self._fh.write(_dumps(obj, newline=True))
         self.count += 1
 
     def write_columns(self, columns: dict[str, Sequence[bytes]], block: int = 8192) -> None:
         """One line per row of ``columns`` (key: the row values, JSON-encoded by
-        :func:`encode_values`), the bytes :meth:`write` gives for the same rows. A million
-        rows cost one ``orjson`` call per distinct value instead of one per row and a dict."""
+        :func:`encode_values`), the bytes :meth:`write` gives for the same rows. A value is
+        encoded once however many rows repeat it, and no row is built as a dict."""
         assert self._fh is not None, "JsonlWriter used outside its with-block"
         keys = list(columns)
         n = len(columns[keys[0]]) if keys else 0
