@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from dedup.text.hashing import BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2, NGRAM_MULT
+from dedup.text.tokenize import _ASCII_LOWER, _WORD_BYTE
 
 _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
 _NOT_LOADED = object()
@@ -103,18 +104,9 @@ def _load() -> ctypes.CDLL | None:
 
 
 def _byte_codes() -> np.ndarray:
-    """Per byte value: the lower-cased byte plus one for word bytes, 0 for the others.
-
-    Word bytes are those of :func:`dedup.text.tokenize.word_mask`: ASCII letters and digits
-    and every byte of a multi-byte character (0xFF never occurs in UTF-8).
-    """
-    codes = np.zeros(256, dtype=np.uint8)
-    for c in b"0123456789abcdefghijklmnopqrstuvwxyz":
-        codes[c] = c + 1
-    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        codes[c] = c + 32 + 1
-    codes[0x80:0xFF] = np.arange(0x81, 0x100)
-    return codes
+    """Per byte value: the lower-cased byte plus one for the word bytes of
+    :func:`dedup.text.tokenize.word_mask`, 0 for the others (0xFF, never in UTF-8, wraps to 0)."""
+    return np.where(_WORD_BYTE, _ASCII_LOWER + np.uint8(1), np.uint8(0)).astype(np.uint8)
 
 
 def _ptr(a: np.ndarray) -> int:
