@@ -67,3 +67,24 @@ def test_standard_input_lists_and_one_worker_are_read_in_process(sample_docs):
         assert not NearDuplicates(n_jobs=1).fit(RecordReader(SAMPLE)).prefetched_
     with compiled.switched(False):  # the numpy shingler encodes the texts itself
         assert not NearDuplicates(n_jobs=2).fit(RecordReader(SAMPLE)).prefetched_
+
+
+def test_batch_bytes_cross_the_pipe_whole_however_the_reads_split_them():
+    import os
+    import threading
+
+    import numpy as np
+
+    from dedup.io.prefetch import _read_into, _write_all
+
+    data = np.random.default_rng(0).integers(0, 256, 9 << 20, dtype=np.uint8)  # > the pipe
+    receive, send = os.pipe()
+    writer = threading.Thread(target=lambda: (_write_all(send, data), os.close(send)))
+    writer.start()
+    got = np.empty(len(data), np.uint8)
+    _read_into(receive, got)
+    writer.join()
+    assert (got == data).all()
+    with pytest.raises(EOFError):  # the writer is gone: a short batch is an error, not zeros
+        _read_into(receive, np.empty(1, np.uint8))
+    os.close(receive)

@@ -11,6 +11,7 @@ works ahead.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import sys
@@ -87,10 +88,10 @@ class Prefetch:
         while not self._stop.is_set():
             try:
                 message = self._conn.recv()
-                if message[0] == "batch":  # the bytes follow, unpickled, into a writable array
+                if message[0] == "batch":  # the bytes follow, raw, into a writable array
                     ends = message[1][3]
                     data = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-                    self._conn.recv_bytes_into(data)
+                    _read_into(self._conn.fileno(), data)
                     message = ("batch", (*message[1], data))
             except (EOFError, OSError):
                 message = ("lost", None)
@@ -126,7 +127,7 @@ def _produce(conn: Connection, reader: RecordReader, max_chars: int) -> None:
             text = encode_batch([r.text for r in chunk], fold_ascii=False)
             ids, sites = [r.id for r in chunk], [r.site for r in chunk]
             conn.send(("batch", (ids, sites, text.starts, text.ends)))
-            conn.send_bytes(text.data)
+            _write_all(conn.fileno(), text.data)
         conn.send(("done", reader.stats))
     except DedupError as exc:
         conn.send(("error", exc))
@@ -134,6 +135,25 @@ def _produce(conn: Connection, reader: RecordReader, max_chars: int) -> None:
         conn.send(("error", RuntimeError(f"reading failed: {type(exc).__name__}: {exc}")))
     finally:
         conn.close()
+
+
+def _write_all(fd: int, data: np.ndarray) -> None:
+    """Write the bytes of ``data`` whole (their length is in the message before them)."""
+    view = memoryview(data).cast("B")
+    while len(view):
+        view = view[os.write(fd, view) :]
+
+
+def _read_into(fd: int, out: np.ndarray) -> None:
+    """Fill ``out`` from ``fd`` with one copy and without the GIL. ``recv_bytes_into`` read
+    chunks into new bytes objects, gathered them in a ``BytesIO`` and copied that out: three
+    copies of every input byte, two of them holding the GIL."""
+    view = memoryview(out).cast("B")
+    while len(view):
+        n = os.readv(fd, [view])
+        if n == 0:
+            raise EOFError
+        view = view[n:]
 
 
 def _widen(conn: Connection) -> None:
