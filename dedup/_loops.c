@@ -379,6 +379,33 @@ void bucket_counts(const uint64_t *hashes, const int64_t *offsets, int64_t n_doc
     }
 }
 
+/* The keys hashes[k] ^ doc_salt[d] that fall in a heavy bucket (heavy[key >> shift]), by
+ * partition (key >> part_shift). Without keys_out, counts[p] (zeroed) gets the number of each
+ * partition's keys; with it, each key and its document (doc_base + d) are written at at[p],
+ * which then moves on: from the partitions' starts, that groups them by partition in entry
+ * order. */
+void heavy_keys(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
+                const uint64_t *doc_salt, const uint8_t *heavy, uint64_t shift,
+                uint64_t part_shift, int64_t doc_base, int64_t *counts, uint64_t *keys_out,
+                int32_t *docs_out)
+{
+    for (int64_t d = 0; d < n_docs; d++) {
+        uint64_t salt = doc_salt[d];
+        for (int64_t k = offsets[d]; k < offsets[d + 1]; k++) {
+            uint64_t key = hashes[k] ^ salt;
+            if (!heavy[key >> shift])
+                continue;
+            if (keys_out == NULL) {
+                counts[key >> part_shift] += 1;
+            } else {
+                int64_t i = counts[key >> part_shift]++;
+                keys_out[i] = key;
+                docs_out[i] = (int32_t)(doc_base + d);
+            }
+        }
+    }
+}
+
 /* |A & B| for every pair (a, b) of documents (rows of pairs) of a batch of sets (distinct
  * values per document), visited in order: the set already in the table is kept while the
  * next pair shares it, as pairs sorted by their first member do. A pair stops being counted

@@ -42,6 +42,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P]),
     "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
+    "heavy_keys": (None, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
@@ -243,6 +244,34 @@ def bucket_counts(
         _ptr(hashes), _ptr(offsets), len(offsets) - 1, _ptr(doc_salt), int(shift), _ptr(counts)
     )
     return counts
+
+
+def heavy_keys(
+    hashes: np.ndarray,
+    offsets: np.ndarray,
+    doc_salt: np.ndarray,
+    heavy: np.ndarray,
+    shift: int,
+    part_shift: int,
+    doc_base: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The keys ``hashes[k] ^ doc_salt[d]`` whose bucket ``key >> shift`` is ``heavy``, with
+    their documents (``doc_base + d``, int32), grouped by partition ``key >> part_shift`` in
+    entry order, and the number of keys of each partition."""
+    if len(heavy) << int(shift) != 1 << 64:
+        raise ValueError("heavy_keys needs a flag per bucket: len(heavy) == 2 ** (64 - shift)")
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    doc_salt, heavy = _c(doc_salt, np.uint64), _c(heavy, np.bool_)
+    n = len(offsets) - 1
+    args = (_ptr(hashes), _ptr(offsets), n, _ptr(doc_salt), _ptr(heavy), int(shift))
+    counts = np.zeros(1 << (64 - int(part_shift)), np.int64)
+    _library().heavy_keys(*args, int(part_shift), doc_base, _ptr(counts), None, None)
+    at = np.zeros(len(counts), np.int64)
+    np.cumsum(counts[:-1], out=at[1:])
+    keys = np.empty(int(counts.sum()), np.uint64)
+    docs = np.empty(len(keys), np.int32)
+    _library().heavy_keys(*args, int(part_shift), doc_base, _ptr(at), _ptr(keys), _ptr(docs))
+    return keys, docs, counts
 
 
 def pair_intersections(

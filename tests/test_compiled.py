@@ -205,3 +205,27 @@ def test_dropping_marked_entries_matches_select(docs, data):
     expected = batch.select(~(marked & np.repeat(mode, np.diff(batch.offsets))))
     hashes, offsets = compiled.drop_marked(batch.hashes, batch.offsets, marked, mode)
     assert_same_batch(ShingleBatch(hashes, offsets), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.data(), st.floats(0.0, 1.0), st.integers(0, 1000))
+def test_heavy_keys_group_the_heavy_entries_by_partition_in_entry_order(docs, data, share, lo):
+    from dedup.steps.neardup import _BUCKET_BITS, _PARTITION_BITS, _heavy_part, _Stored
+
+    batch = batch_of(docs)
+    site = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(docs), max_size=len(docs))))
+    heavy = np.random.default_rng(lo).random(1 << _BUCKET_BITS) < share
+    # Written out entry by entry: each partition's (key, document) pairs in entry order.
+    keys = salted(batch.hashes, site[batch.doc_ids()]).tolist()
+    by_part: list[list[tuple[int, int]]] = [[] for _ in range(1 << _PARTITION_BITS)]
+    for key, doc in zip(keys, batch.doc_ids().tolist(), strict=True):
+        if heavy[key >> (64 - _BUCKET_BITS)]:
+            by_part[key >> (64 - _PARTITION_BITS)].append((key, lo + doc))
+    want = [pair for part in by_part for pair in part]
+    stored = _Stored(lo, lo + len(docs), site, lambda: batch)
+    for flag in (True, False):
+        with compiled.switched(flag):
+            got_keys, got_docs, counts = _heavy_part(stored, heavy=heavy)
+        assert got_docs.dtype == np.int32
+        assert list(zip(got_keys.tolist(), got_docs.tolist(), strict=True)) == want
+        assert counts.tolist() == [len(part) for part in by_part]

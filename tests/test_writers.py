@@ -12,7 +12,7 @@ sims = st.floats(0, 1).map(lambda x: round(x, 4))
 
 
 @settings(max_examples=60, deadline=None)
-@example([("\x00\x1f\x7f\"\\/\u2028é😀", "a},{b", 0.5), (2**70, -1, 1.0)], 1)
+@example([('\x00\x1f\x7f"\\/\u2028é😀', "a},{b", 0.5), (2**70, -1, 1.0)], 1)
 @given(st.lists(st.tuples(ids, ids, sims), max_size=30), st.integers(1, 7))
 def test_columns_write_the_bytes_of_rows(tmp_path_factory, rows, block):
     folder = tmp_path_factory.mktemp("out")

@@ -713,7 +713,18 @@ class _Stored(NamedTuple):
 def _heavy_part(item: _Stored, *, heavy: np.ndarray) -> tuple:
     """The (site, shingle) keys of one stored batch that fall in ``heavy`` buckets, with their
     documents, ordered by partition of the key space, and the count per partition."""
-    keys, doc = site_keys(item.read(), item.site)
+    sets = item.read()
+    if compiled.enabled():
+        return compiled.heavy_keys(
+            sets.hashes,
+            sets.offsets,
+            owner_salts(item.site),
+            heavy,
+            64 - _BUCKET_BITS,
+            64 - _PARTITION_BITS,
+            item.lo,
+        )
+    keys, doc = site_keys(sets, item.site)
     doc += item.lo
     sel = heavy[(keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)]
     keys, doc = keys[sel], doc[sel]
