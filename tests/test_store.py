@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from dedup import compiled
 from dedup.sketch.common import common_keys, common_mask, distinct_sets, is_member, site_limits
 from dedup.sketch.lsh import band_keys, banded_candidates, candidate_pairs
-from dedup.sketch.store import Budget, SetStore, Spool, parse_memory
+from dedup.sketch.store import Budget, PartitionSpools, SetStore, Spool, parse_memory
 from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch, shingle_batch
 
@@ -69,6 +69,35 @@ def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
     assert got.tolist() == np.concatenate([np.empty(0, np.uint64), *want]).tolist()
     spool.close()
     budget.close()
+
+
+@pytest.mark.parametrize("limit", [None, 0, 50_000])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_partition_spools_give_back_every_entry_of_every_thread(tmp_path, limit, threads):
+    rng = np.random.default_rng(threads)
+    n_parts = 8
+    batches = []
+    for _ in range(40):
+        counts = rng.integers(0, 300, n_parts)
+        keys = rng.integers(0, 2**64, counts.sum(), dtype=np.uint64)
+        docs = rng.integers(0, 2**31, counts.sum()).astype(np.int32)
+        batches.append((keys, docs, counts))
+    parts = PartitionSpools(Budget(limit, tmp_path), "k", n_parts, flush_bytes=4096)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda batch: parts.append(*batch), batches))
+    for p in range(n_parts):
+        want = sorted(
+            (int(k), int(d))
+            for keys, docs, counts in batches
+            for k, d in zip(
+                keys[counts[:p].sum() : counts[: p + 1].sum()],
+                docs[counts[:p].sum() : counts[: p + 1].sum()],
+                strict=True,
+            )
+        )
+        keys, docs = parts.take(p)
+        assert docs.dtype == np.int32
+        assert sorted(zip(keys.tolist(), docs.tolist(), strict=True)) == want
 
 
 @pytest.mark.parametrize("limit", [None, 0, 20000])

@@ -287,6 +287,61 @@ class Spool:
             self._file = None
 
 
+class PartitionSpools:
+    """``(key, doc)`` entries by partition of a key space, appended from any number of threads.
+
+    Each appending thread has spools of its own, so appends (which write to disk past the
+    budget) run in parallel without a lock. A partition's entries therefore come back in an
+    order that depends on the threads: for counting, not for anything that keeps order.
+    """
+
+    def __init__(self, budget: Budget, name: str, n_parts: int, flush_bytes: int) -> None:
+        self.budget = budget
+        self.name = name
+        self.n_parts = n_parts
+        self.flush_bytes = flush_bytes
+        self._lanes: dict[int, tuple[list[Spool], list[Spool]]] = {}
+        self._lock = threading.Lock()
+
+    def _lane(self) -> tuple[list[Spool], list[Spool]]:
+        """The calling thread's spools (keys, docs) of every partition."""
+        with self._lock:
+            lane = self._lanes.get(threading.get_ident())
+            if lane is None:
+                lane = (self._spools(np.uint64, "k"), self._spools(np.int32, "d"))
+                self._lanes[threading.get_ident()] = lane
+            return lane
+
+    def _spools(self, dtype: type, kind: str) -> list[Spool]:
+        k = len(self._lanes)
+        return [
+            Spool(self.budget, f"{self.name}{k}.{p}{kind}", dtype, self.flush_bytes)
+            for p in range(self.n_parts)
+        ]
+
+    def append(self, keys: np.ndarray, docs: np.ndarray, counts: np.ndarray) -> None:
+        """Entries grouped by partition, ``counts[p]`` of partition ``p``, in partition order."""
+        part_keys, part_docs = self._lane()
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        for p in np.flatnonzero(counts).tolist():
+            part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
+            part_docs[p].append(docs[bounds[p] : bounds[p + 1]])
+
+    def take(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """All entries of partition ``p`` (once appends are over), its spools then closed;
+        partitions may be taken on different threads at once."""
+        spools = [(keys[p], docs[p]) for keys, docs in self._lanes.values()]
+        for pair in spools:
+            for spool in pair:
+                spool.finish()
+        keys = [np.empty(0, np.uint64)] + [c for ks, _ in spools for c in ks.chunks(release=True)]
+        docs = [np.empty(0, np.int32)] + [c for _, ds in spools for c in ds.chunks(release=True)]
+        for pair in spools:
+            for spool in pair:
+                spool.close()
+        return np.concatenate(keys), np.concatenate(docs)
+
+
 class SetStore:
     """Shingle sets of many documents (CSR), appended a batch of documents at a time."""
 

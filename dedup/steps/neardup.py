@@ -65,7 +65,7 @@ from dedup.sketch.minhash import (
     permutations,
     signatures,
 )
-from dedup.sketch.store import DEFAULT_MEMORY, Budget, SetStore, Spool, parse_memory
+from dedup.sketch.store import DEFAULT_MEMORY, Budget, PartitionSpools, SetStore, parse_memory
 from dedup.sketch.verify import PairSimilarity, pair_similarity
 from dedup.steps.base import Drop, Removal, Step
 from dedup.text.hashing import owner_salts
@@ -396,27 +396,22 @@ class NearDuplicates(Step):
         sets for the keys of ``heavy`` buckets only, a partition of the key space at a time."""
         if not heavy.any():
             return np.empty(0, np.uint64)
-        flush = _PARTITION_FLUSH_BYTES
-        part_keys = [Spool(budget, f"keys{p}", np.uint64, flush) for p in range(_PARTITIONS)]
-        part_docs = [Spool(budget, f"docs{p}", np.int32, flush) for p in range(_PARTITIONS)]
-        keyer = partial(_heavy_part, heavy=heavy)
-        for keys, kdocs, counts in map_ordered(keyer, self._stored_batches(), self._workers()):
-            bounds = np.concatenate(([0], np.cumsum(counts)))
-            for p in np.flatnonzero(counts).tolist():
-                part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
-                part_docs[p].append(kdocs[bounds[p] : bounds[p + 1]])
+        workers = self._workers()
+        # Each thread appends its batches' keys itself (on one thread, the appends held up
+        # the rest); the counting does not depend on the order they come back in.
+        flush = max(_PARTITION_FLUSH_BYTES // workers, 1 << 16)
+        parts = PartitionSpools(budget, "keys", _PARTITIONS, flush)
+
+        def keyer(item: _Stored) -> None:  # on the worker threads
+            parts.append(*_heavy_part(item, heavy=heavy))
+
+        for _ in map_ordered(keyer, self._stored_batches(), workers):
+            pass
 
         def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
-            keys_spool, docs_spool = part_keys[p], part_docs[p]
-            keys_spool.finish()
-            docs_spool.finish()
-            keys = np.concatenate([np.empty(0, np.uint64), *keys_spool.chunks(release=True)])
-            kdocs = np.concatenate([np.empty(0, np.int32), *docs_spool.chunks(release=True)])
-            keys_spool.close()
-            docs_spool.close()
-            return common_keys(keys, kdocs, self.sites_, distinct, limit)
+            return common_keys(*parts.take(p), self.sites_, distinct, limit)
 
-        found = map_ordered(partition, range(_PARTITIONS), self._workers())
+        found = map_ordered(partition, range(_PARTITIONS), workers)
         # Partitions are ranges of the key space in order: the result is sorted.
         return np.concatenate([np.empty(0, np.uint64), *found])
 
