@@ -12,7 +12,8 @@ def test_map_ordered_keeps_order_for_any_number_of_workers():
         assert list(map_ordered(_square, range(30), workers)) == [x * x for x in range(30)]
 
 
-def test_map_ordered_streams_with_a_bounded_number_of_batches_in_flight():
+@pytest.mark.parametrize("ahead", [1, 2, 8])
+def test_map_ordered_streams_with_a_bounded_number_of_batches_in_flight(ahead):
     taken = []
 
     def items():
@@ -20,9 +21,9 @@ def test_map_ordered_streams_with_a_bounded_number_of_batches_in_flight():
             taken.append(x)
             yield x
 
-    results = map_ordered(_square, items(), 2)
+    results = map_ordered(_square, items(), 2, ahead=ahead)
     assert next(results) == 0
-    assert len(taken) <= 5  # 2 * workers submitted, then one more per result
+    assert len(taken) == 2 * ahead  # ahead * workers submitted before the first result
     assert list(results) == [x * x for x in range(1, 100)]
 
 

@@ -4,7 +4,7 @@ The stage functions spend their time in numpy and in compiled loops, which relea
 so threads run them in parallel without copying batches or results between processes (with
 two cores, shipping a batch's shingles back from a worker process cost as much as computing
 them). Order is kept, so the output is the same for any number of workers; at most
-``2 * workers`` batches are in flight, so memory stays bounded while the input streams.
+``ahead * workers`` batches are in flight, so memory stays bounded while the input streams.
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> Iterator[R]:
-    """``map(fn, items)`` on ``workers`` threads, yielding results in input order."""
+def map_ordered(
+    fn: Callable[[T], R], items: Iterable[T], workers: int = 1, ahead: int = 2
+) -> Iterator[R]:
+    """``map(fn, items)`` on ``workers`` threads, yielding results in input order, with at
+    most ``ahead`` batches per worker in flight (more lets the workers go on while the
+    consumer is held up, at the cost of their results' memory)."""
     if workers <= 1:
         yield from map(fn, items)
         return
@@ -37,7 +41,7 @@ def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> I
         try:
             for item in items:
                 pending.append(pool.submit(fn, item))
-                if len(pending) >= 2 * workers:
+                if len(pending) >= ahead * workers:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

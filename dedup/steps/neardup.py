@@ -99,6 +99,7 @@ _PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
 _PARTITION_FLUSH_BYTES = 1 << 19  # 128 partition spools wait for 64 MB at most
+_SHINGLE_AHEAD = 8  # shingled batches (~2 MB each) per worker waiting for the stores
 _BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
 log = logging.getLogger(__name__)
 
@@ -310,7 +311,10 @@ class NearDuplicates(Step):
             Prefetch(docs, BATCH_CHARS) if prefetch else nullcontext() as source,
         ):
             batches = texts_of(source if prefetch else self._batches(docs))
-            for full, numbers, fp, counts in map_ordered(shingler, batches, self._workers()):
+            # The stores' appends write to disk past the budget, where the system may hold a
+            # write up: the workers go on with batches further ahead meanwhile.
+            shingled = map_ordered(shingler, batches, self._workers(), ahead=_SHINGLE_AHEAD)
+            for full, numbers, fp, counts in shingled:
                 self._store.append(full)
                 self._number_store.append(numbers)
                 fps.append(fp)
