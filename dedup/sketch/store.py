@@ -291,8 +291,9 @@ class PartitionSpools:
     """``(key, doc)`` entries by partition of a key space, appended from any number of threads.
 
     Each appending thread has spools of its own, so appends (which write to disk past the
-    budget) run in parallel without a lock. A partition's entries therefore come back in an
-    order that depends on the threads: for counting, not for anything that keeps order.
+    budget) run in parallel, none waiting for another's write. A partition's entries
+    therefore come back in an order that depends on the threads: for counting, not for
+    anything that keeps order.
     """
 
     def __init__(self, budget: Budget, name: str, n_parts: int, flush_bytes: int) -> None:
