@@ -76,12 +76,16 @@ class Budget:
             self.spilled += nbytes
 
     def path(self, name: str) -> Path:
-        if self._dir is None:
-            # Named before it is made, so an interrupt between the two still finds it in close().
-            parent = Path(self._parent if self._parent is not None else tempfile.gettempdir())
-            self._dir = parent / f"dedup-{os.getpid()}-{secrets.token_hex(4)}"
-            self._dir.mkdir(mode=0o700)
-        return self._dir / name
+        """Where the store ``name`` writes; the work directory is made on first use (under
+        the lock: stores on two threads may spill at once)."""
+        with self._lock:
+            if self._dir is None:
+                # Named before it is made, so an interrupt between the two still finds it in
+                # close().
+                parent = Path(self._parent if self._parent is not None else tempfile.gettempdir())
+                self._dir = parent / f"dedup-{os.getpid()}-{secrets.token_hex(4)}"
+                self._dir.mkdir(mode=0o700)
+            return self._dir / name
 
     def close(self) -> None:
         if self._dir is not None:
