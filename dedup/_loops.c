@@ -379,31 +379,46 @@ void bucket_counts(const uint64_t *hashes, const int64_t *offsets, int64_t n_doc
     }
 }
 
-/* The keys hashes[k] ^ doc_salt[d] that fall in a heavy bucket (heavy[key >> shift]), by
- * partition (key >> part_shift). Without keys_out, counts[p] (zeroed) gets the number of each
- * partition's keys; with it, each key and its document (doc_base + d) are written at at[p],
- * which then moves on: from the partitions' starts, that groups them by partition in entry
- * order. */
-void heavy_keys(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
-                const uint64_t *doc_salt, const uint8_t *heavy, uint64_t shift,
-                uint64_t part_shift, int64_t doc_base, int64_t *counts, uint64_t *keys_out,
-                int32_t *docs_out)
+/* The keys hashes[k] ^ doc_salt[d] that fall in a heavy bucket (heavy[key >> shift]), with
+ * their documents (doc_base + d), grouped by partition (key >> part_shift) in entry order
+ * into keys_out/docs_out; counts[p] (zeroed) gets the number of partition p's keys. One pass
+ * over all entries copies the heavy ones, in entry order, to tmp_keys/tmp_docs (room for
+ * every entry); a second pass over those alone places them. Returns how many there are, or
+ * -1 when out of memory. */
+int64_t heavy_keys(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
+                   const uint64_t *doc_salt, const uint8_t *heavy, uint64_t shift,
+                   uint64_t part_shift, int64_t doc_base, int64_t *counts, uint64_t *tmp_keys,
+                   int32_t *tmp_docs, uint64_t *keys_out, int32_t *docs_out)
 {
+    int64_t m = 0;
     for (int64_t d = 0; d < n_docs; d++) {
         uint64_t salt = doc_salt[d];
+        int32_t doc = (int32_t)(doc_base + d);
         for (int64_t k = offsets[d]; k < offsets[d + 1]; k++) {
             uint64_t key = hashes[k] ^ salt;
-            if (!heavy[key >> shift])
-                continue;
-            if (keys_out == NULL) {
+            if (heavy[key >> shift]) {
+                tmp_keys[m] = key;
+                tmp_docs[m] = doc;
+                m++;
                 counts[key >> part_shift] += 1;
-            } else {
-                int64_t i = counts[key >> part_shift]++;
-                keys_out[i] = key;
-                docs_out[i] = (int32_t)(doc_base + d);
             }
         }
     }
+    int64_t n_parts = (int64_t)1 << (64 - part_shift);
+    int64_t *at = malloc(n_parts * sizeof(int64_t));
+    if (at == NULL)
+        return -1;
+    for (int64_t p = 0, start = 0; p < n_parts; p++) {
+        at[p] = start;
+        start += counts[p];
+    }
+    for (int64_t i = 0; i < m; i++) {
+        int64_t j = at[tmp_keys[i] >> part_shift]++;
+        keys_out[j] = tmp_keys[i];
+        docs_out[j] = tmp_docs[i];
+    }
+    free(at);
+    return m;
 }
 
 /* |A & B| for every pair (a, b) of documents (rows of pairs) of a batch of sets (distinct

@@ -42,7 +42,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P]),
     "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
-    "heavy_keys": (None, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P]),
+    "heavy_keys": (_I, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
@@ -263,15 +263,18 @@ def heavy_keys(
     hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
     doc_salt, heavy = _c(doc_salt, np.uint64), _c(heavy, np.bool_)
     n = len(offsets) - 1
-    args = (_ptr(hashes), _ptr(offsets), n, _ptr(doc_salt), _ptr(heavy), int(shift))
     counts = np.zeros(1 << (64 - int(part_shift)), np.int64)
-    _library().heavy_keys(*args, int(part_shift), doc_base, _ptr(counts), None, None)
-    at = np.zeros(len(counts), np.int64)
-    np.cumsum(counts[:-1], out=at[1:])
-    keys = np.empty(int(counts.sum()), np.uint64)
-    docs = np.empty(len(keys), np.int32)
-    _library().heavy_keys(*args, int(part_shift), doc_base, _ptr(at), _ptr(keys), _ptr(docs))
-    return keys, docs, counts
+    # Room for every entry: the pages of the few written are all that take memory.
+    tmp_keys, tmp_docs = np.empty(len(hashes), np.uint64), np.empty(len(hashes), np.int32)
+    keys, docs = np.empty(len(hashes), np.uint64), np.empty(len(hashes), np.int32)
+    m = _library().heavy_keys(
+        _ptr(hashes), _ptr(offsets), n, _ptr(doc_salt), _ptr(heavy), int(shift),
+        int(part_shift), doc_base, _ptr(counts), _ptr(tmp_keys), _ptr(tmp_docs),
+        _ptr(keys), _ptr(docs),
+    )  # fmt: skip
+    if m < 0:
+        raise MemoryError("heavy_keys: out of memory")
+    return keys[:m].copy(), docs[:m].copy(), counts
 
 
 def pair_intersections(

@@ -71,7 +71,7 @@ def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
     budget.close()
 
 
-@pytest.mark.parametrize("limit", [None, 0, 50_000])
+@pytest.mark.parametrize("limit", [None, 0, 50_000, 1 << 30])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_partition_spools_give_back_every_entry_of_every_thread(tmp_path, limit, threads):
     rng = np.random.default_rng(threads)
@@ -98,6 +98,9 @@ def test_partition_spools_give_back_every_entry_of_every_thread(tmp_path, limit,
         keys, docs = parts.take(p)
         assert docs.dtype == np.int32
         assert sorted(zip(keys.tolist(), docs.tolist(), strict=True)) == want
+    parts.close()
+    if limit is not None and parts.budget.spilled == 0:  # the memory is the budget's again
+        assert parts.budget.left == limit
 
 
 @pytest.mark.parametrize("limit", [None, 0, 20000])

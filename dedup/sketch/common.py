@@ -121,6 +121,9 @@ def common_keys(
     return values[counts >= limit[site[docs[first]]]]
 
 
+_CACHED_KEYS = 1 << 15  # sorted keys (256 KB) that random probes find in the cache
+
+
 def is_member(keys: np.ndarray, sorted_keys: np.ndarray, prefilter: bool = True) -> np.ndarray:
     """True where ``keys`` occur in ``sorted_keys`` (sorted, distinct).
 
@@ -131,8 +134,9 @@ def is_member(keys: np.ndarray, sorted_keys: np.ndarray, prefilter: bool = True)
     if len(sorted_keys) == 0 or len(keys) == 0:
         return out
     maybe = _maybe_members(keys, sorted_keys) if prefilter else np.arange(len(keys))
-    if len(maybe) > 4096:
-        # Sorted probes walk the table in order: several times faster than random ones.
+    if len(maybe) > 4096 and len(sorted_keys) > _CACHED_KEYS:
+        # Sorted probes walk a large table in order: several times faster than random ones
+        # (a table that stays in the cache is not worth the sort).
         maybe = maybe[np.argsort(keys[maybe])]
     probe = keys[maybe]
     idx = np.searchsorted(sorted_keys, probe)

@@ -285,66 +285,113 @@ class Spool:
                     self.budget.give(arr.nbytes)
 
     def close(self) -> None:
-        self._chunks, self._pending = [], []
+        """Free the entries: the memory they held goes back to the budget."""
+        held = sum(arr.nbytes for _, _, arr in self._chunks if arr is not None)
+        self.budget.give(held + self._small_size)
+        self._chunks, self._pending, self._small, self._small_size = [], [], [], 0
         if self._file is not None:
             self._file.close()
             self._file = None
 
 
+class GrowingRows:
+    """Rows of one width appended in order into one array that grows in place.
+
+    The array doubles by ``ndarray.resize``: the allocator remaps a large block instead of
+    copying it, and pages not yet written take no memory, so the peak stays about one array
+    (a list of per-batch blocks joined at the end would hold every row twice).
+    """
+
+    def __init__(self, width: int, dtype: np.dtype | type) -> None:
+        self._rows = np.empty((1024, width), dtype=dtype)
+        self.n = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        need = self.n + len(rows)
+        if need > len(self._rows):
+            self._rows.resize((max(need, 2 * len(self._rows)), self._rows.shape[1]), refcheck=False)
+        self._rows[self.n : need] = rows
+        self.n = need
+
+    def finish(self) -> np.ndarray:
+        """The rows appended, as one array (the object is spent)."""
+        rows, self._rows = self._rows, np.empty((0, self._rows.shape[1]), self._rows.dtype)
+        rows.resize((self.n, rows.shape[1]), refcheck=False)
+        return rows
+
+
 class PartitionSpools:
     """``(key, doc)`` entries by partition of a key space, appended from any number of threads.
 
-    Each appending thread has spools of its own, so appends (which write to disk past the
-    budget) run in parallel, none waiting for another's write. A partition's entries
-    therefore come back in an order that depends on the threads: for counting, not for
-    anything that keeps order.
+    Each appending thread has spools of its own (keys, documents), so appends (which write to
+    disk past the budget) run in parallel, none waiting for another's write. A batch goes in
+    whole, its entries grouped by partition, and its count per partition is kept: a partition
+    is read back as one run per batch. Its entries therefore come back in an order that
+    depends on the threads: for counting, not for anything that keeps order.
     """
 
-    def __init__(self, budget: Budget, name: str, n_parts: int, flush_bytes: int) -> None:
+    def __init__(
+        self, budget: Budget, name: str, n_parts: int, flush_bytes: int = _FLUSH_BYTES
+    ) -> None:
         self.budget = budget
         self.name = name
         self.n_parts = n_parts
         self.flush_bytes = flush_bytes
-        self._lanes: dict[int, tuple[list[Spool], list[Spool]]] = {}
+        self._lanes: dict[int, _Lane] = {}
         self._lock = threading.Lock()
-
-    def _lane(self) -> tuple[list[Spool], list[Spool]]:
-        """The calling thread's spools (keys, docs) of every partition."""
-        with self._lock:
-            lane = self._lanes.get(threading.get_ident())
-            if lane is None:
-                lane = (self._spools(np.uint64, "k"), self._spools(np.int32, "d"))
-                self._lanes[threading.get_ident()] = lane
-            return lane
-
-    def _spools(self, dtype: type, kind: str) -> list[Spool]:
-        k = len(self._lanes)
-        return [
-            Spool(self.budget, f"{self.name}{k}.{p}{kind}", dtype, self.flush_bytes)
-            for p in range(self.n_parts)
-        ]
+        self._runs: list[tuple[_Lane, np.ndarray, np.ndarray]] | None = None
 
     def append(self, keys: np.ndarray, docs: np.ndarray, counts: np.ndarray) -> None:
         """Entries grouped by partition, ``counts[p]`` of partition ``p``, in partition order."""
-        part_keys, part_docs = self._lane()
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        for p in np.flatnonzero(counts).tolist():
-            part_keys[p].append(keys[bounds[p] : bounds[p + 1]])
-            part_docs[p].append(docs[bounds[p] : bounds[p + 1]])
+        with self._lock:
+            lane = self._lanes.get(threading.get_ident())
+            if lane is None:
+                k = len(self._lanes)
+                lane = _Lane(
+                    Spool(self.budget, f"{self.name}{k}k", np.uint64, self.flush_bytes),
+                    Spool(self.budget, f"{self.name}{k}d", np.int32, self.flush_bytes),
+                )
+                self._lanes[threading.get_ident()] = lane
+        lane.starts.append(lane.keys.size)
+        lane.counts.append(np.asarray(counts, dtype=np.int64))
+        lane.keys.append(keys)
+        lane.docs.append(docs)
 
     def take(self, p: int) -> tuple[np.ndarray, np.ndarray]:
-        """All entries of partition ``p`` (once appends are over), its spools then closed;
-        partitions may be taken on different threads at once."""
-        spools = [(keys[p], docs[p]) for keys, docs in self._lanes.values()]
-        for pair in spools:
-            for spool in pair:
-                spool.finish()
-        keys = [np.empty(0, np.uint64)] + [c for ks, _ in spools for c in ks.chunks(release=True)]
-        docs = [np.empty(0, np.int32)] + [c for _, ds in spools for c in ds.chunks(release=True)]
-        for pair in spools:
-            for spool in pair:
-                spool.close()
+        """All entries of partition ``p`` (once appends are over); partitions may be taken on
+        different threads at once."""
+        with self._lock:
+            if self._runs is None:  # the first take: appends are over
+                self._runs = []
+                for lane in self._lanes.values():
+                    lane.keys.finish()
+                    lane.docs.finish()
+                    counts = np.array(lane.counts, dtype=np.int64).reshape(-1, self.n_parts)
+                    at = np.cumsum(counts, axis=1) - counts  # each partition's place in a batch
+                    at += np.array(lane.starts, dtype=np.int64)[:, None]
+                    self._runs.append((lane, at, counts))
+        keys = [np.empty(0, np.uint64)]
+        docs = [np.empty(0, np.int32)]
+        for lane, at, counts in self._runs:
+            keys.append(lane.keys.take_runs(at[:, p], counts[:, p]))
+            docs.append(lane.docs.take_runs(at[:, p], counts[:, p]))
         return np.concatenate(keys), np.concatenate(docs)
+
+    def close(self) -> None:
+        """Free the entries (memory back to the budget, files closed)."""
+        for lane in self._lanes.values():
+            lane.keys.close()
+            lane.docs.close()
+        self._lanes, self._runs = {}, None
+
+
+class _Lane:
+    """One appending thread's spools, and where each of its batches starts and its counts."""
+
+    def __init__(self, keys: Spool, docs: Spool) -> None:
+        self.keys, self.docs = keys, docs
+        self.starts: list[int] = []
+        self.counts: list[np.ndarray] = []
 
 
 class SetStore:

@@ -53,6 +53,7 @@ from dedup.sketch.common import (
     SiteKeys,
     common_keys,
     distinct_sets,
+    is_member,
     set_fingerprints,
     site_keys,
     site_limits,
@@ -65,7 +66,14 @@ from dedup.sketch.minhash import (
     permutations,
     signatures,
 )
-from dedup.sketch.store import DEFAULT_MEMORY, Budget, PartitionSpools, SetStore, parse_memory
+from dedup.sketch.store import (
+    DEFAULT_MEMORY,
+    Budget,
+    GrowingRows,
+    PartitionSpools,
+    SetStore,
+    parse_memory,
+)
 from dedup.sketch.verify import PairSimilarity, pair_similarity
 from dedup.steps.base import Drop, Removal, Step
 from dedup.text.hashing import owner_salts
@@ -98,7 +106,6 @@ _PLAUSIBLE_SLACK = 0.05
 _PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
-_PARTITION_FLUSH_BYTES = 1 << 19  # 128 partition spools wait for 64 MB at most
 _SHINGLE_AHEAD = 8  # shingled batches (~2 MB each) per worker waiting for the stores
 _BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
 log = logging.getLogger(__name__)
@@ -305,7 +312,11 @@ class NearDuplicates(Step):
         self._number_store = SetStore(budget, "numbers")
         fps = []
         buckets = np.zeros(1 << _BUCKET_BITS, dtype=np.int64)
-        shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle)
+        # Every set is sketched whole while it is at hand; only the sets that hold a
+        # site-common shingle are read back and sketched again, on their content.
+        sigs = GrowingRows(self.num_perm, np.uint32)
+        sign = partial(_sign, num_perm=self.num_perm, seed=self.seed, sketch=self.sketch)
+        shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle, sign=sign)
         with (
             self._stage("shingle"),
             Prefetch(docs, BATCH_CHARS) if prefetch else nullcontext() as source,
@@ -314,13 +325,16 @@ class NearDuplicates(Step):
             # The stores' appends write to disk past the budget, where the system may hold a
             # write up: the workers go on with batches further ahead meanwhile.
             shingled = map_ordered(shingler, batches, self._workers(), ahead=_SHINGLE_AHEAD)
-            for full, numbers, fp, counts in shingled:
+            for full, numbers, fp, counts, batch_sigs in shingled:
                 self._store.append(full)
                 self._number_store.append(numbers)
                 fps.append(fp)
                 buckets += counts
+                sigs.append(batch_sigs)
             self._store.finish()
             self._number_store.finish()
+        self.signatures_ = sigs.finish()
+        del sigs
         self.ids_ = ids
         self.sites_ = np.asarray(sites, dtype=np.int64)
         self._site_codes = site_codes
@@ -340,9 +354,10 @@ class NearDuplicates(Step):
             least = int(limit[present].min()) if present.any() else 0
             # A key is common only if its bucket holds at least the least site limit.
             heavy = buckets >= max(least, 1)
-            self._common = SiteKeys(self._common_keys(heavy, distinct, limit, budget))
+            keys, holders = self._common_keys(heavy, distinct, limit, budget)
+            self._common = SiteKeys(keys)
         with self._stage("sketch"):
-            self._sketch_all(n)
+            self._sketch_content(n, holders, sign)
         with self._stage("candidates"):
             bands, rows = self._bands()
             cands = banded_candidates(
@@ -395,16 +410,16 @@ class NearDuplicates(Step):
 
     def _common_keys(
         self, heavy: np.ndarray, distinct: np.ndarray, limit: np.ndarray, budget: Budget
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The sorted site-common ``(site, shingle)`` keys, counted exactly from the stored
-        sets for the keys of ``heavy`` buckets only, a partition of the key space at a time."""
+        sets for the keys of ``heavy`` buckets only, a partition of the key space at a time;
+        and the documents whose sets hold one of them (sorted)."""
         if not heavy.any():
-            return np.empty(0, np.uint64)
+            return np.empty(0, np.uint64), np.empty(0, np.int64)
         workers = self._workers()
         # Each thread appends its batches' keys itself (on one thread, the appends held up
         # the rest); the counting does not depend on the order they come back in.
-        flush = max(_PARTITION_FLUSH_BYTES // workers, 1 << 16)
-        parts = PartitionSpools(budget, "keys", _PARTITIONS, flush)
+        parts = PartitionSpools(budget, "keys", _PARTITIONS)
 
         def keyer(item: _Stored) -> None:  # on the worker threads
             parts.append(*_heavy_part(item, heavy=heavy))
@@ -412,12 +427,20 @@ class NearDuplicates(Step):
         for _ in map_ordered(keyer, self._stored_batches(), workers):
             pass
 
-        def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
-            return common_keys(*parts.take(p), self.sites_, distinct, limit)
+        holds = np.zeros(len(distinct), dtype=bool)
 
-        found = map_ordered(partition, range(_PARTITIONS), workers)
-        # Partitions are ranges of the key space in order: the result is sorted.
-        return np.concatenate([np.empty(0, np.uint64), *found])
+        def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
+            keys, docs = parts.take(p)
+            common = common_keys(keys, docs, self.sites_, distinct, limit)
+            holds[docs[is_member(keys, common)]] = True
+            return common
+
+        # Partitions are ranges of the key space in order: the keys come out sorted.
+        keys = np.concatenate(
+            [np.empty(0, np.uint64), *map_ordered(partition, range(_PARTITIONS), workers)]
+        )
+        parts.close()
+        return keys, np.flatnonzero(holds)
 
     def _stored_batches(self) -> Iterator[_Stored]:
         """The stored batches in order, each with a reader of its sets (called on the worker
@@ -509,35 +532,56 @@ class NearDuplicates(Step):
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:
         """Time a stage into ``timings_`` (seconds) and the debug log."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         yield
         seconds = time.perf_counter() - start
         self.timings_[name] = self.timings_.get(name, 0.0) + seconds
-        log.debug("neardup %s: %.2f s, peak RSS %d MB", name, seconds, _peak_rss() >> 20)
+        log.debug(
+            "neardup %s: %.2f s (CPU %.2f s), peak RSS %d MB",
+            name,
+            seconds,
+            time.process_time() - cpu,
+            _peak_rss() >> 20,
+        )
 
-    def _sketch_all(self, n: int) -> None:
-        """Signatures of the content sets (site-common shingles left out), batch by batch.
+    def _sketch_content(self, n: int, holders: np.ndarray, sign: Callable) -> None:
+        """Signatures of the content sets (site-common shingles left out).
 
         Pages with content of their own are sketched on it, content-less pages on all their
-        shingles (see the class docstring). The store keeps the full sets: verification
-        leaves the common shingles out again from the few sets it reads back.
+        shingles (see the class docstring). A set without a common shingle is its own
+        content set: its signature from the shingling pass stands, and only the sets of
+        ``holders`` are read back (in blocks, on the worker threads) and sketched again. The
+        store keeps the full sets: verification leaves the common shingles out again from
+        the few sets it reads back.
         """
-        self.signatures_ = np.empty((n, self.num_perm), dtype=np.uint32)
-        self.content_mode_ = np.zeros(n, dtype=bool)
-        self.set_sizes_ = np.zeros(n, dtype=np.int64)
+        full_size = self._store.sizes()
+        self.set_sizes_ = full_size.copy()
+        self.content_mode_ = self._content_mode(full_size, full_size)
         self.common_share_ = np.zeros(n)
-        sketcher = partial(
-            _content_part,
-            common=self._common,
-            min_content=self.min_content,
-            min_content_share=self.min_content_share,
-            num_perm=self.num_perm,
-            seed=self.seed,
-            sketch=self.sketch,
-            out=self,
+        if not len(holders):
+            return
+        blocks = [holders[lo:hi] for lo, hi in _spans(full_size[holders], VERIFY_BUDGET)]
+
+        def resketch(docs: np.ndarray) -> None:  # on the worker threads, rows of their own
+            full = self._store.gather(docs)
+            is_common, n_common = self._common.members(full, self.sites_[docs])
+            content_size = full_size[docs] - n_common
+            mode = self._content_mode(content_size, full_size[docs])
+            sets = _drop_common(full, is_common, mode)
+            self.signatures_[docs] = sign(sets)
+            self.content_mode_[docs] = mode
+            self.set_sizes_[docs] = np.diff(sets.offsets)
+            self.common_share_[docs] = 1.0 - content_size / np.maximum(full_size[docs], 1)
+            self._content_fp[docs] = set_fingerprints(sets)
+
+        for _ in map_ordered(resketch, blocks, self._workers()):
+            pass
+
+    def _content_mode(self, content_size: np.ndarray, full_size: np.ndarray) -> np.ndarray:
+        """True for the pages with content of their own (sketched on their content set)."""
+        return (content_size >= self.min_content) & (
+            content_size >= self.min_content_share * full_size
         )
-        for _ in map_ordered(sketcher, self._stored_batches(), self._workers()):
-            pass  # each batch writes its own rows of the arrays above, on the worker threads
 
     def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
         """The content sets of ``docs`` (sorted, distinct), read back from the store."""
@@ -557,14 +601,7 @@ class NearDuplicates(Step):
         sizes = self._number_store.sizes() if numbers else self.set_sizes_
         read = self._number_store.gather if numbers else self._content_sets
         inter = np.zeros(len(pairs), dtype=np.int64)
-        cost = np.cumsum(sizes[pairs[:, 0]] + sizes[pairs[:, 1]])
-        spans = []
-        lo = 0
-        while lo < len(pairs):
-            base = cost[lo - 1] if lo else 0
-            hi = max(lo + 1, int(np.searchsorted(cost, base + VERIFY_BUDGET, side="right")))
-            spans.append((lo, hi))
-            lo = hi
+        spans = _spans(sizes[pairs[:, 0]] + sizes[pairs[:, 1]], VERIFY_BUDGET)
 
         def overlap(span: tuple[int, int]) -> np.ndarray:
             chunk = pairs[span[0] : span[1]]
@@ -684,10 +721,10 @@ def _peak_rss() -> int:
 
 
 def _shingle_part(
-    item: tuple[list[str] | ByteBatch, np.ndarray], *, ngram: int, kind: str
+    item: tuple[list[str] | ByteBatch, np.ndarray], *, ngram: int, kind: str, sign: Callable
 ) -> tuple:
     """One batch of documents (runs on the worker threads): unique shingles, numbers, set
-    fingerprints, and how many of the (site, shingle) keys fall in each bucket."""
+    fingerprints, how many of the (site, shingle) keys fall in each bucket, and signatures."""
     texts, site = item
     full, numbers = shingle_sets(texts, ngram=ngram, kind=kind)
     shift = np.uint64(64 - _BUCKET_BITS)
@@ -697,7 +734,19 @@ def _shingle_part(
     else:
         keys, _ = site_keys(full, site)
         counts = np.bincount((keys >> shift).astype(np.intp), minlength=1 << _BUCKET_BITS)
-    return full, numbers, set_fingerprints(full), counts
+    return full, numbers, set_fingerprints(full), counts, sign(full)
+
+
+def _sign(sets: ShingleBatch, *, num_perm: int, seed: int, sketch: str) -> np.ndarray:
+    """The ``(n_docs, num_perm)`` signatures of ``sets``, ``SIGN_BLOCK`` documents at a time."""
+    out = np.empty((sets.n_docs, num_perm), dtype=np.uint32)
+    for lo in range(0, sets.n_docs, SIGN_BLOCK):
+        part = _slice(sets, lo, min(lo + SIGN_BLOCK, sets.n_docs))
+        if sketch == "oph":
+            out[lo : lo + part.n_docs] = oph_signatures(part, num_perm, seed)
+        else:
+            out[lo : lo + part.n_docs] = signatures(part, permutations(num_perm, seed))
+    return out
 
 
 class _Stored(NamedTuple):
@@ -733,43 +782,18 @@ def _heavy_part(item: _Stored, *, heavy: np.ndarray) -> tuple:
     return keys[order], doc[order].astype(np.int32), counts
 
 
-def _content_part(
-    item: _Stored,
-    *,
-    common: SiteKeys,
-    min_content: int,
-    min_content_share: float,
-    num_perm: int,
-    seed: int,
-    sketch: str,
-    out: NearDuplicates,
-) -> None:
-    """Content sets of one stored batch and their signatures (runs on the worker threads),
-    written to the batch's rows of ``out``'s per-document arrays."""
-    full = item.read()
-    n = full.n_docs
-    full_size = np.diff(full.offsets)
-    if len(common):
-        is_common, n_common = common.members(full, item.site)
-        content_size = full_size - n_common
-    else:
-        content_size = full_size
-    mode = (content_size >= min_content) & (content_size >= min_content_share * full_size)
-    sets = _drop_common(full, is_common, mode) if len(common) else full
-    sigs = out.signatures_[item.lo : item.hi]
-    for lo in range(0, n, SIGN_BLOCK):
-        part = _slice(sets, lo, min(lo + SIGN_BLOCK, n))
-        if sketch == "oph":
-            sigs[lo : lo + part.n_docs] = oph_signatures(part, num_perm, seed)
-        else:
-            perms = permutations(num_perm, seed)
-            sigs[lo : lo + part.n_docs] = signatures(part, perms)
-    rows = slice(item.lo, item.hi)
-    out.content_mode_[rows] = mode
-    out.set_sizes_[rows] = np.diff(sets.offsets)
-    out.common_share_[rows] = 1.0 - content_size / np.maximum(full_size, 1)
-    if len(common):  # else the full sets' fingerprints stand
-        out._content_fp[rows] = set_fingerprints(sets)
+def _spans(cost: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ``(lo, hi)`` spans of items whose ``cost`` adds up to about ``budget``
+    each (at least one item per span)."""
+    total = np.cumsum(cost)
+    spans = []
+    lo = 0
+    while lo < len(total):
+        base = total[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(total, base + budget, side="right")))
+        spans.append((lo, hi))
+        lo = hi
+    return spans
 
 
 def _lookup_pairs(pairs: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
