@@ -567,3 +567,97 @@ int read_runs(int fd, uint8_t *out, const int64_t *dest, const int64_t *offsets,
     }
     return 0;
 }
+
+/* Does member i come before member j: smaller key, then smaller index. */
+static int member_before(const uint64_t *key, int64_t i, int64_t j)
+{
+    return key[i] < key[j] || (key[i] == key[j] && i < j);
+}
+
+/* Components of pairs taken in order (order[k]: the k-th pair to take) where two groups
+ * join only if alike as groups: of the pairs of their first `sample` members (sorted by
+ * member_key, then index), at least min_link must be linked, a pair being linked when its
+ * share of equal signature slots j reaches threshold or its containment estimate
+ * j (sa + sb) / ((1 + j) max(min(sa, sb), 1)) reaches containment. Two single documents
+ * always join. labels[i] gets the smallest member of i's group. Computes exactly what
+ * dedup.sketch.cluster.guarded_components computes with the estimates of the near-duplicate
+ * step. Returns 0, or -1 when out of memory. */
+int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, int64_t n_pairs,
+                       const uint32_t *sigs, int64_t num_perm, const double *sizes,
+                       double threshold, double containment, double min_link,
+                       const uint64_t *member_key, int64_t sample, int64_t *labels)
+{
+    /* members[g]: group g's members in member order (NULL for a single document) */
+    int64_t **members = calloc(n > 0 ? n : 1, sizeof(int64_t *));
+    int64_t *size = malloc((n > 0 ? n : 1) * sizeof(int64_t));
+    if (members == NULL || size == NULL) {
+        free(members);
+        free(size);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        labels[i] = i;
+        size[i] = 1;
+    }
+    int status = 0;
+    for (int64_t k = 0; k < n_pairs; k++) {
+        int64_t p = order[k];
+        int64_t ga = labels[pairs[2 * p]], gb = labels[pairs[2 * p + 1]];
+        if (ga == gb)
+            continue;
+        const int64_t *left = members[ga] ? members[ga] : &ga;
+        const int64_t *right = members[gb] ? members[gb] : &gb;
+        int64_t nl = size[ga] < sample ? size[ga] : sample;
+        int64_t nr = size[gb] < sample ? size[gb] : sample;
+        if (nl * nr > 1) {
+            int64_t linked = 0;
+            for (int64_t x = 0; x < nl; x++) {
+                const uint32_t *sx = sigs + left[x] * num_perm;
+                double size_x = sizes[left[x]];
+                for (int64_t y = 0; y < nr; y++) {
+                    const uint32_t *sy = sigs + right[y] * num_perm;
+                    int64_t equal = 0;
+                    for (int64_t s = 0; s < num_perm; s++)
+                        equal += sx[s] == sy[s];
+                    double j = (double)equal / (double)num_perm;
+                    double size_y = sizes[right[y]];
+                    double small = size_x < size_y ? size_x : size_y;
+                    if (small < 1.0)
+                        small = 1.0;
+                    double c = j * (size_x + size_y) / ((1.0 + j) * small);
+                    linked += (j >= threshold) | (c >= containment);
+                }
+            }
+            if ((double)linked / (double)(nl * nr) < min_link)
+                continue;
+        }
+        int64_t keep = ga < gb ? ga : gb, gone = ga < gb ? gb : ga;
+        int64_t n_keep = size[keep], n_gone = size[gone];
+        int64_t *joined = malloc((n_keep + n_gone) * sizeof(int64_t));
+        if (joined == NULL) {
+            status = -1;
+            break;
+        }
+        const int64_t *a = members[keep] ? members[keep] : &keep;
+        const int64_t *b = members[gone] ? members[gone] : &gone;
+        int64_t i = 0, j = 0, m = 0;
+        while (i < n_keep && j < n_gone)
+            joined[m++] = member_before(member_key, b[j], a[i]) ? b[j++] : a[i++];
+        while (i < n_keep)
+            joined[m++] = a[i++];
+        while (j < n_gone)
+            joined[m++] = b[j++];
+        for (int64_t g = 0; g < n_gone; g++)
+            labels[b[g]] = keep;
+        free(members[keep]);
+        free(members[gone]);
+        members[keep] = joined;
+        members[gone] = NULL;
+        size[keep] = n_keep + n_gone;
+    }
+    for (int64_t g = 0; g < n; g++)
+        free(members[g]);
+    free(members);
+    free(size);
+    return status;
+}

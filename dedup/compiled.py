@@ -46,6 +46,10 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
+    "guarded_components": (
+        ctypes.c_int,
+        [_I, _P, _P, _I, _P, _I, _P, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P, _I, _P],
+    ),
     "dedup_free": (None, [_P]),
 }
 
@@ -354,3 +358,36 @@ def read_runs(
         raise EOFError("unexpected end of the file")
     if status:
         raise OSError(status, os.strerror(status))
+
+
+def guarded_components(
+    pairs: np.ndarray,
+    order: np.ndarray,
+    sigs: np.ndarray,
+    sizes: np.ndarray,
+    *,
+    threshold: float,
+    containment: float,
+    min_link: float,
+    member_key: np.ndarray,
+    sample: int = 16,
+) -> np.ndarray:
+    """:func:`dedup.sketch.cluster.guarded_components` with the pairs taken in ``order`` and
+    :func:`dedup.sketch.cluster.signature_links` for ``linked``, in one compiled loop."""
+    n = len(sigs)
+    pairs, order = _c(pairs, np.int64).reshape(-1, 2), _c(order, np.int64)
+    sigs, sizes = _c(sigs, np.uint32), _c(sizes, np.float64)
+    member_key = _c(member_key, np.uint64)
+    if len(sizes) != n or len(member_key) != n or len(order) != len(pairs):
+        raise ValueError("guarded_components: one size and key per document, one rank per pair")
+    if len(pairs) and (pairs.min() < 0 or pairs.max() >= n):
+        raise ValueError("guarded_components: a pair names no document")
+    labels = np.empty(n, np.int64)
+    status = _library().guarded_components(
+        n, _ptr(pairs), _ptr(order), len(order), _ptr(sigs), sigs.shape[1] if sigs.ndim == 2 else 0,
+        _ptr(sizes), float(threshold), float(containment), float(min_link), _ptr(member_key),
+        int(sample), _ptr(labels),
+    )  # fmt: skip
+    if status:
+        raise MemoryError("guarded_components: out of memory")
+    return labels

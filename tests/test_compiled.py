@@ -229,3 +229,35 @@ def test_heavy_keys_group_the_heavy_entries_by_partition_in_entry_order(docs, da
         assert got_docs.dtype == np.int32
         assert list(zip(got_keys.tolist(), got_docs.tolist(), strict=True)) == want
         assert counts.tolist() == [len(part) for part in by_part]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 30), st.data())
+def test_guarded_components_match_the_python_loop(n, data):
+    from dedup.sketch.cluster import guarded_components, signature_links
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    m = data.draw(st.integers(0, 3 * n))
+    pairs = rng.integers(0, n, size=(m, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    # Few distinct slot values: signatures agree in many slots, so both outcomes occur.
+    sigs = rng.integers(0, 3, size=(n, 8)).astype(np.uint32)
+    sizes = rng.integers(0, 50, size=n)
+    key = rng.integers(0, 4, size=n).astype(np.uint64)  # ties: broken by index
+    rank = rng.permutation(len(pairs))
+    rules = {
+        "threshold": data.draw(st.sampled_from([0.3, 0.5, 0.875, 1.0])),
+        "containment": data.draw(st.sampled_from([0.5, 0.7, 2.0])),
+    }
+    min_link = data.draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+    sample = data.draw(st.integers(1, 5))
+    order_of = np.empty(len(rank), dtype=np.int64)
+    order_of[rank] = np.arange(len(rank))
+    linked = signature_links(sigs, sizes, **rules)
+    want = guarded_components(
+        n, pairs, order_of, linked, min_link=min_link, member_key=key, sample=sample
+    )
+    got = compiled.guarded_components(
+        pairs, rank, sigs, sizes, min_link=min_link, member_key=key, sample=sample, **rules
+    )
+    assert got.tolist() == want.tolist()

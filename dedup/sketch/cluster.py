@@ -68,6 +68,24 @@ def choose_keepers(labels: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return keeper_of_label[labels]
 
 
+def signature_links(
+    sigs: np.ndarray, sizes: np.ndarray, *, threshold: float, containment: float
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``linked`` for :func:`guarded_components` from the signatures: a pair is linked when
+    its estimated Jaccard reaches ``threshold`` or its estimated containment (of the smaller
+    set in the larger, from the Jaccard estimate and the set ``sizes``) reaches
+    ``containment``. Cheap for groups of any size."""
+    sizes = np.asarray(sizes, dtype=np.float64)
+
+    def linked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        j = np.mean(sigs[x] == sigs[y], axis=1)
+        small = np.maximum(np.minimum(sizes[x], sizes[y]), 1)
+        c = j * (sizes[x] + sizes[y]) / ((1 + j) * small)
+        return (j >= threshold) | (c >= containment)
+
+    return linked
+
+
 def guarded_components(
     n: int,
     pairs: np.ndarray,

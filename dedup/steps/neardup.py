@@ -46,7 +46,12 @@ from dedup.io.records import (
     batched,
 )
 from dedup.io.writers import encode_values
-from dedup.sketch.cluster import choose_keepers, components, guarded_components
+from dedup.sketch.cluster import (
+    choose_keepers,
+    components,
+    guarded_components,
+    signature_links,
+)
 from dedup.sketch.common import (
     DEFAULT_COMMON_FRACTION,
     DEFAULT_COMMON_MIN_DOCS,
@@ -625,22 +630,24 @@ class NearDuplicates(Step):
         if self.min_link <= 0 or len(self.pairs_) == 0:
             return components(n, self.pairs_)
         fp = self._content_fp
-        sizes = self.set_sizes_.astype(np.float64)
-        sigs = self.signatures_
         # Best edges first; ties broken by content, not by input position.
         a, b = self.pairs_[:, 0], self.pairs_[:, 1]
         lo, hi = np.minimum(fp[a], fp[b]), np.maximum(fp[a], fp[b])
         rank = np.lexsort((hi, lo, -jaccard))
+        rules = {"threshold": self.threshold, "containment": self.containment}
+        if compiled.enabled():
+            return compiled.guarded_components(
+                self.pairs_,
+                rank,
+                self.signatures_,
+                self.set_sizes_,
+                min_link=self.min_link,
+                member_key=fp,
+                **rules,
+            )
         order_of = np.empty(len(rank), dtype=np.int64)
         order_of[rank] = np.arange(len(rank))
-
-        def linked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            # Estimated from the signatures: cheap for groups of any size.
-            j = np.mean(sigs[x] == sigs[y], axis=1)
-            small = np.maximum(np.minimum(sizes[x], sizes[y]), 1)
-            c = j * (sizes[x] + sizes[y]) / ((1 + j) * small)
-            return (j >= self.threshold) | (c >= self.containment)
-
+        linked = signature_links(self.signatures_, self.set_sizes_, **rules)
         return guarded_components(
             n, self.pairs_, order_of, linked, min_link=self.min_link, member_key=fp
         )
