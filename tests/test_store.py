@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 from dedup import compiled
 from dedup.sketch.common import common_keys, common_mask, distinct_sets, is_member, site_limits
 from dedup.sketch.lsh import band_keys, banded_candidates, candidate_pairs
-from dedup.sketch.store import Budget, PartitionSpools, SetStore, Spool, parse_memory
+from dedup.sketch.store import (
+    Budget,
+    GrowingRows,
+    PartitionSpools,
+    SetStore,
+    Spool,
+    parse_memory,
+)
 from dedup.text.hashing import salted
 from dedup.text.shingle import ShingleBatch, shingle_batch
 
@@ -178,3 +185,17 @@ def test_banded_candidates_match_candidate_pairs():
     got = banded_candidates(sigs, 12, 2, valid=valid, flip=flip, block_bytes=1)
     assert len(expected) > 0
     assert (got == expected).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 3000), max_size=12), st.integers(1, 5))
+def test_growing_rows_hold_the_rows_appended_in_order(sizes, width):
+    rng = np.random.default_rng(len(sizes))
+    blocks = [rng.integers(0, 2**32, (n, width), dtype=np.uint32) for n in sizes]
+    rows = GrowingRows(width, np.uint32)
+    for block in blocks:
+        rows.append(block)
+    got = rows.finish()
+    want = np.concatenate([np.empty((0, width), np.uint32), *blocks])
+    assert got.dtype == np.uint32 and got.shape == want.shape
+    assert np.array_equal(got, want)
