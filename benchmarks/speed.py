@@ -696,8 +696,23 @@ def add_ratios(rows: dict[str, dict]) -> None:
                 row.pop("ratio_refs_from", None)
 
 
+def same_corpus(res: dict, earlier: dict) -> bool:
+    """True when an earlier run timed the same corpus file (the made corpora depend on the
+    text found on the machine, so another machine may make other ones under the same name)."""
+    keys = ("n_docs", "bytes", "planted_pairs")
+    return all(res.get(k) == earlier.get(k) for k in keys)
+
+
 def merge_earlier(res: dict, earlier: dict) -> None:
-    """Keep the rows of tools this run left out; ratios of new rows may use earlier refs."""
+    """Keep the rows of tools this run left out; ratios of new rows may use earlier refs.
+    Rows of another build of the corpus are dropped, not kept beside this run's."""
+    if not same_corpus(res, earlier):
+        print(
+            f"{res['corpus']}: the earlier results timed another build of this corpus "
+            f"({earlier.get('bytes')} bytes, now {res.get('bytes')}); their rows are dropped",
+            file=sys.stderr,
+        )
+        return
     rows = {**{k: v for k, v in earlier["tools"].items() if k not in res["tools"]}}
     rows.update(res["tools"])
     res["tools"] = {t.key: rows[t.key] for t in TOOLS if t.key in rows}
@@ -796,7 +811,7 @@ def write_md(data: dict, path: Path) -> None:
         "earlier one (words substituted, deleted or doubled at a rate up to 3 %, sometimes a "
         "header or footer paragraph added or the last paragraph dropped), with their exact "
         "Jaccard recorded. Smaller corpora are prefixes of larger ones. The pool holds "
-        "~165 M characters, so at 1m each paragraph recurs in ~20 documents (as quotes do).",
+        "~160 M characters (on the machine of the recorded runs), so at 1m each paragraph recurs in ~20 documents (as quotes do).",
         "- **reuters**: Reuters-21578 as converted in `../shared/data/raw_news` (21,578 "
         "newswire stories, short; natural re-sends and corrections, no planted pairs).",
         "",
