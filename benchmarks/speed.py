@@ -811,7 +811,8 @@ def write_md(data: dict, path: Path) -> None:
         "earlier one (words substituted, deleted or doubled at a rate up to 3 %, sometimes a "
         "header or footer paragraph added or the last paragraph dropped), with their exact "
         "Jaccard recorded. Smaller corpora are prefixes of larger ones. The pool holds "
-        "~160 M characters (on the machine of the recorded runs), so at 1m each paragraph recurs in ~20 documents (as quotes do).",
+        "~160 M characters (on the machine of the recorded runs), so at 1m each paragraph "
+        "recurs in ~20 documents (as quotes do).",
         "- **reuters**: Reuters-21578 as converted in `../shared/data/raw_news` (21,578 "
         "newswire stories, short; natural re-sends and corrections, no planted pairs).",
         "",
