@@ -574,6 +574,39 @@ static int member_before(const uint64_t *key, int64_t i, int64_t j)
     return key[i] < key[j] || (key[i] == key[j] && i < j);
 }
 
+/* Whether at least min_link of the pairs of left[0:nl] x right[0:nr] are linked (see
+ * guarded_components). Counting stops as soon as the answer is known either way. */
+static int groups_alike(const int64_t *left, int64_t nl, const int64_t *right, int64_t nr,
+                        const uint32_t *sigs, int64_t num_perm, const double *sizes,
+                        double threshold, double containment, double min_link)
+{
+    double total = (double)(nl * nr);
+    int64_t linked = 0, left_to_see = nl * nr;
+    for (int64_t x = 0; x < nl; x++) {
+        const uint32_t *sx = sigs + left[x] * num_perm;
+        double size_x = sizes[left[x]];
+        for (int64_t y = 0; y < nr; y++) {
+            const uint32_t *sy = sigs + right[y] * num_perm;
+            uint32_t equal = 0; /* 32 bits: the compare-and-add vectorizes unwidened */
+            for (int64_t s = 0; s < num_perm; s++)
+                equal += sx[s] == sy[s];
+            double j = (double)equal / (double)num_perm;
+            double size_y = sizes[right[y]];
+            double small = size_x < size_y ? size_x : size_y;
+            if (small < 1.0)
+                small = 1.0;
+            double c = j * (size_x + size_y) / ((1.0 + j) * small);
+            linked += (j >= threshold) | (c >= containment);
+            left_to_see--;
+            if ((double)linked / total >= min_link)
+                return 1;
+            if ((double)(linked + left_to_see) / total < min_link)
+                return 0;
+        }
+    }
+    return (double)linked / total >= min_link;
+}
+
 /* Components of pairs taken in order (order[k]: the k-th pair to take) where two groups
  * join only if alike as groups: of the pairs of their first `sample` members (sorted by
  * member_key, then index), at least min_link must be linked, a pair being linked when its
@@ -609,28 +642,10 @@ int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, in
         const int64_t *right = members[gb] ? members[gb] : &gb;
         int64_t nl = size[ga] < sample ? size[ga] : sample;
         int64_t nr = size[gb] < sample ? size[gb] : sample;
-        if (nl * nr > 1) {
-            int64_t linked = 0;
-            for (int64_t x = 0; x < nl; x++) {
-                const uint32_t *sx = sigs + left[x] * num_perm;
-                double size_x = sizes[left[x]];
-                for (int64_t y = 0; y < nr; y++) {
-                    const uint32_t *sy = sigs + right[y] * num_perm;
-                    int64_t equal = 0;
-                    for (int64_t s = 0; s < num_perm; s++)
-                        equal += sx[s] == sy[s];
-                    double j = (double)equal / (double)num_perm;
-                    double size_y = sizes[right[y]];
-                    double small = size_x < size_y ? size_x : size_y;
-                    if (small < 1.0)
-                        small = 1.0;
-                    double c = j * (size_x + size_y) / ((1.0 + j) * small);
-                    linked += (j >= threshold) | (c >= containment);
-                }
-            }
-            if ((double)linked / (double)(nl * nr) < min_link)
-                continue;
-        }
+        if (nl * nr > 1
+            && !groups_alike(left, nl, right, nr, sigs, num_perm, sizes, threshold, containment,
+                             min_link))
+            continue;
         int64_t keep = ga < gb ? ga : gb, gone = ga < gb ? gb : ga;
         int64_t n_keep = size[keep], n_gone = size[gone];
         int64_t *joined = malloc((n_keep + n_gone) * sizeof(int64_t));
