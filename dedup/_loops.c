@@ -318,13 +318,17 @@ void mixed_sums(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs, 
 }
 
 /* found[k] = 1 for every entry whose key hashes[k] ^ doc_salt[d] is in sorted_keys, and
- * counts[d] += 1 for each (both start zeroed). bitmap marks the top bits of the sorted keys
- * (key >> shift), so most misses cost one look-up instead of a binary search. */
+ * counts[d] += 1 for each (both start zeroed), in the documents d with only[d] set (every
+ * document when only is NULL). bitmap marks the top bits of the sorted keys (key >> shift),
+ * so most misses cost one look-up instead of a binary search. */
 void salted_members(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
                     const uint64_t *doc_salt, const uint64_t *sorted_keys, int64_t n_keys,
-                    const uint8_t *bitmap, uint64_t shift, uint8_t *found, int64_t *counts)
+                    const uint8_t *bitmap, uint64_t shift, const uint8_t *only, uint8_t *found,
+                    int64_t *counts)
 {
     for (int64_t d = 0; d < n_docs; d++) {
+        if (only != NULL && !only[d])
+            continue;
         uint64_t salt = doc_salt[d];
         for (int64_t k = offsets[d]; k < offsets[d + 1]; k++) {
             uint64_t key = hashes[k] ^ salt;
@@ -344,6 +348,25 @@ void salted_members(const uint64_t *hashes, const int64_t *offsets, int64_t n_do
             }
         }
     }
+}
+
+/* Slots where two signatures of n slots agree. */
+static uint32_t equal_slots(const uint32_t *a, const uint32_t *b, int64_t n)
+{
+    uint32_t equal = 0; /* 32 bits: the compare-and-add vectorizes unwidened */
+    for (int64_t s = 0; s < n; s++)
+        equal += a[s] == b[s];
+    return equal;
+}
+
+/* How many slots the signatures of each pair agree in (rows pairs[2k] and pairs[2k + 1]),
+ * read in place where numpy fancy indexing copied both rows of every pair first. */
+void pair_equal_slots(const uint32_t *sigs, int64_t num_perm, const int64_t *pairs,
+                      int64_t n_pairs, int32_t *out)
+{
+    for (int64_t k = 0; k < n_pairs; k++)
+        out[k] = (int32_t)equal_slots(sigs + pairs[2 * k] * num_perm,
+                                      sigs + pairs[2 * k + 1] * num_perm, num_perm);
 }
 
 /* The entries of every document without those marked in documents whose mode is set:
@@ -587,10 +610,7 @@ static int groups_alike(const int64_t *left, int64_t nl, const int64_t *right, i
         double size_x = sizes[left[x]];
         for (int64_t y = 0; y < nr; y++) {
             const uint32_t *sy = sigs + right[y] * num_perm;
-            uint32_t equal = 0; /* 32 bits: the compare-and-add vectorizes unwidened */
-            for (int64_t s = 0; s < num_perm; s++)
-                equal += sx[s] == sy[s];
-            double j = (double)equal / (double)num_perm;
+            double j = (double)equal_slots(sx, sy, num_perm) / (double)num_perm;
             double size_y = sizes[right[y]];
             double small = size_x < size_y ? size_x : size_y;
             if (small < 1.0)

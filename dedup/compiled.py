@@ -39,7 +39,8 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "word_sets": (ctypes.c_int, [_P, _P, _P, _I, _I, _P, _P, _P, _P]),
     "oph_minima": (None, [_P, _P, _I, _U, _I, _P]),
     "mixed_sums": (None, [_P, _P, _I, _P]),
-    "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P]),
+    "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P, _P]),
+    "pair_equal_slots": (None, [_P, _I, _P, _I, _P]),
     "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
     "heavy_keys": (_I, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P, _P, _P]),
@@ -197,20 +198,39 @@ def salted_members(
     sorted_keys: np.ndarray,
     bitmap: np.ndarray,
     shift: int,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """True for every entry whose key ``hashes[k] ^ doc_salt[d]`` is in ``sorted_keys``, and
-    how many such entries each document has. ``bitmap`` marks the top bits of the sorted keys
-    (``key >> shift``), so most misses cost one look-up instead of a binary search."""
+    how many such entries each document has; only in the documents ``only`` marks, if given
+    (the others: none). ``bitmap`` marks the top bits of the sorted keys (``key >> shift``),
+    so most misses cost one look-up instead of a binary search."""
     hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
     doc_salt, sorted_keys = _c(doc_salt, np.uint64), _c(sorted_keys, np.uint64)
     bitmap = _c(bitmap, np.bool_)
     found = np.zeros(len(hashes), np.bool_)
     counts = np.zeros(len(offsets) - 1, np.int64)
+    if only is not None:
+        only = _c(only, np.bool_)
+        if len(only) != len(counts):
+            raise ValueError("salted_members: one flag per document")
     _library().salted_members(
         _ptr(hashes), _ptr(offsets), len(counts), _ptr(doc_salt), _ptr(sorted_keys),
-        len(sorted_keys), _ptr(bitmap), int(shift), _ptr(found), _ptr(counts),
+        len(sorted_keys), _ptr(bitmap), int(shift), None if only is None else _ptr(only),
+        _ptr(found), _ptr(counts),
     )  # fmt: skip
     return found, counts
+
+
+def pair_equal_slots(sigs: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """How many slots the signatures of each pair agree in:
+    ``count_nonzero(sigs[a] == sigs[b], axis=1)`` without copying the rows."""
+    sigs, pairs = _c(sigs, np.uint32), _c(pairs, np.int64).reshape(-1, 2)
+    n, num_perm = sigs.shape
+    if len(pairs) and (pairs.min() < 0 or pairs.max() >= n):
+        raise ValueError("pair_equal_slots: a pair names no signature")
+    out = np.empty(len(pairs), np.int32)
+    _library().pair_equal_slots(_ptr(sigs), num_perm, _ptr(pairs), len(pairs), _ptr(out))
+    return out
 
 
 def drop_marked(

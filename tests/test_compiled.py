@@ -125,13 +125,31 @@ def test_site_key_membership_matches_is_member(docs, data):
     chosen = data.draw(st.lists(st.sampled_from(keys.tolist()), max_size=10)) if len(keys) else []
     others = data.draw(st.lists(st.integers(0, 2**64 - 1), max_size=10))
     table = np.unique(np.array(chosen + others, dtype=np.uint64))
-    expected = is_member(keys, table)
-    for flag in (True, False):
-        with compiled.switched(flag):
-            found, counts = SiteKeys(table).members(batch, site)
-        assert found.tolist() == expected.tolist()
-        want = np.bincount(batch.doc_ids()[expected], minlength=len(docs))
-        assert counts.tolist() == want.tolist()
+    only = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
+    for looked_at in (None, only):
+        expected = is_member(keys, table)
+        if looked_at is not None:  # the documents not looked at find nothing
+            expected &= looked_at[batch.doc_ids()]
+        for flag in (True, False):
+            with compiled.switched(flag):
+                found, counts = SiteKeys(table).members(batch, site, only=looked_at)
+            assert found.tolist() == expected.tolist()
+            want = np.bincount(batch.doc_ids()[expected], minlength=len(docs))
+            assert counts.tolist() == want.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 40), st.sampled_from([1, 7, 64, 128]), st.data())
+def test_pair_equal_slots_count_what_numpy_counts(n, num_perm, data):
+    from dedup.compiled import pair_equal_slots
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32)))
+    sigs = rng.integers(0, 4, (n, num_perm), dtype=np.uint32)  # few values: many slots agree
+    pairs = rng.integers(0, n, (data.draw(st.integers(0, 50)), 2))
+    expected = np.count_nonzero(sigs[pairs[:, 0]] == sigs[pairs[:, 1]], axis=1)
+    assert pair_equal_slots(sigs, pairs).tolist() == expected.tolist()
+    with pytest.raises(ValueError, match="names no signature"):
+        pair_equal_slots(sigs, np.array([[0, n]]))
 
 
 def test_numpy_and_compiled_paths_give_the_same_clusters_on_the_dev_set():

@@ -361,6 +361,8 @@ class NearDuplicates(Step):
             heavy = buckets >= max(least, 1)
             keys, holders = self._common_keys(heavy, distinct, limit, budget)
             self._common = SiteKeys(keys)
+            self._holds_common = np.zeros(n, dtype=bool)
+            self._holds_common[holders] = True
         with self._stage("sketch"):
             self._sketch_content(n, holders, sign)
         with self._stage("candidates"):
@@ -403,7 +405,7 @@ class NearDuplicates(Step):
                 self.similarity_[dup] = to_keeper.jaccard
         self._clusters: dict[str, str] | None = None  # built on first use, as is the index
         self._index: dict[str, int] | None = None
-        del self._common, self._content_fp
+        del self._common, self._holds_common, self._content_fp
 
     def _batches(self, docs: Any) -> Iterator[tuple[list[str], list[str | None], list[str]]]:
         """``(ids, sites, texts)`` of batches of about ``BATCH_CHARS`` characters."""
@@ -464,19 +466,28 @@ class NearDuplicates(Step):
         """
         keep = np.empty(len(pairs), dtype=bool)
         sizes = self.set_sizes_.astype(np.float64)
-        for lo in range(0, len(pairs), _PLAUSIBLE_BLOCK):
-            a, b = pairs[lo : lo + _PLAUSIBLE_BLOCK, 0], pairs[lo : lo + _PLAUSIBLE_BLOCK, 1]
-            est = np.count_nonzero(self.signatures_[a] == self.signatures_[b], axis=1)
-            est = est / self.num_perm
+
+        def block(lo: int) -> np.ndarray:  # on the worker threads
+            part = pairs[lo : lo + _PLAUSIBLE_BLOCK]
+            a, b = part[:, 0], part[:, 1]
+            if compiled.enabled():
+                equal = compiled.pair_equal_slots(self.signatures_, part)
+            else:
+                equal = np.count_nonzero(self.signatures_[a] == self.signatures_[b], axis=1)
+            est = equal / self.num_perm
             small = np.minimum(sizes[a], sizes[b])
             c = min(self.containment, 1.0) * small
             need_c = np.divide(c, sizes[a] + sizes[b] - c, out=np.ones(len(a)), where=c > 0)
-            content = self._both_content(pairs[lo : lo + _PLAUSIBLE_BLOCK])
+            content = self._both_content(part)
             need = np.where(content, np.minimum(self.threshold, need_c), self.strict_threshold)
             if self.containment > 1:
                 need = np.where(content, self.threshold, need)
             sd = np.sqrt(need * (1 - need) / self.num_perm)
-            keep[lo : lo + len(a)] = est >= need - _PLAUSIBLE_SD * sd - _PLAUSIBLE_SLACK
+            return est >= need - _PLAUSIBLE_SD * sd - _PLAUSIBLE_SLACK
+
+        starts = range(0, len(pairs), _PLAUSIBLE_BLOCK)
+        for lo, part in zip(starts, map_ordered(block, starts, self._workers()), strict=True):
+            keep[lo : lo + len(part)] = part
         return keep
 
     def _verify(self, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -591,9 +602,11 @@ class NearDuplicates(Step):
     def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
         """The content sets of ``docs`` (sorted, distinct), read back from the store."""
         full = self._store.gather(docs)
-        if not len(self._common):
+        holds = self._holds_common[docs]
+        if not holds.any():
             return full
-        is_common, _ = self._common.members(full, self.sites_[docs])
+        # The sets without a common shingle are their own content sets: not looked up.
+        is_common, _ = self._common.members(full, self.sites_[docs], only=holds)
         return _drop_common(full, is_common, self.content_mode_[docs])
 
     def _similarity(
