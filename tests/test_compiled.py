@@ -228,7 +228,7 @@ def test_dropping_marked_entries_matches_select(docs, data):
 @settings(max_examples=100, deadline=None)
 @given(hash_lists, st.data(), st.floats(0.0, 1.0), st.integers(0, 1000))
 def test_heavy_keys_group_the_heavy_entries_by_partition_in_entry_order(docs, data, share, lo):
-    from dedup.steps.neardup import _BUCKET_BITS, _PARTITION_BITS, _heavy_part, _Stored
+    from dedup.steps.neardup import _BUCKET_BITS, _PARTITION_BITS, _heavy_entries
 
     batch = batch_of(docs)
     site = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(docs), max_size=len(docs))))
@@ -240,10 +240,9 @@ def test_heavy_keys_group_the_heavy_entries_by_partition_in_entry_order(docs, da
         if heavy[key >> (64 - _BUCKET_BITS)]:
             by_part[key >> (64 - _PARTITION_BITS)].append((key, lo + doc))
     want = [pair for part in by_part for pair in part]
-    stored = _Stored(lo, lo + len(docs), site, lambda: batch)
     for flag in (True, False):
         with compiled.switched(flag):
-            got_keys, got_docs, counts = _heavy_part(stored, heavy=heavy)
+            got_keys, got_docs, counts = _heavy_entries(batch, site, lo, heavy)
         assert got_docs.dtype == np.int32
         assert list(zip(got_keys.tolist(), got_docs.tolist(), strict=True)) == want
         assert counts.tolist() == [len(part) for part in by_part]

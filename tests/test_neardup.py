@@ -210,12 +210,50 @@ def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):
         NearDuplicates(memory="lots").fit(sample_docs)
 
 
+def test_keys_set_aside_while_shingling_give_the_default_clusters(monkeypatch):
+    """Small batches and the workers setting keys aside from the first batches on (instead of
+    after 4096 documents): keys of buckets that end heavy come partly from the workers,
+    partly read back, and buckets set aside that do not end heavy are dropped."""
+    import dedup.steps.neardup as neardup
+
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    calls = {"entries": 0, "aside": 0}
+    entries, shingle_part = neardup._heavy_entries, neardup._shingle_part
+
+    def counted_entries(*args):
+        calls["entries"] += 1
+        return entries(*args)
+
+    def counted_part(*args, **kwargs):
+        out = shingle_part(*args, **kwargs)
+        calls["aside"] += out[-1] is not None  # the mask of buckets set aside
+        return out
+
+    monkeypatch.setattr(neardup, "BATCH_CHARS", 1 << 15)
+    monkeypatch.setattr(neardup, "_WATCH_FROM", 20)
+    monkeypatch.setattr(neardup, "_heavy_entries", counted_entries)
+    monkeypatch.setattr(neardup, "_shingle_part", counted_part)
+    nd = NearDuplicates(n_jobs=2).fit(docs)
+    read_back = calls["entries"] - calls["aside"]
+    assert calls["aside"] > 0 and read_back > 0
+    assert _rows_digest(nd) == DEV_CLUSTERS_SHA256
+    assert (nd.common_share_ == NearDuplicates().fit(docs).common_share_).all()
+
+
 @pytest.mark.parametrize("with_sites", [False, True])
-def test_site_common_shingles_match_a_direct_count(sample_docs, with_sites):
+@pytest.mark.parametrize("watch_from", [4096, 1])
+def test_site_common_shingles_match_a_direct_count(
+    sample_docs, with_sites, watch_from, monkeypatch
+):
     """Counting only the keys of heavy buckets finds exactly the common shingles that
-    counting every (site, shingle) key finds, with and without sites."""
+    counting every (site, shingle) key finds, with and without sites, whether the workers
+    set keys aside from the first batch or none at all (a batch of a few documents)."""
+    import dedup.steps.neardup as neardup
     from dedup.sketch.common import common_mask
     from dedup.text.shingle import shingle_batch
+
+    monkeypatch.setattr(neardup, "BATCH_CHARS", 1 << 12)
+    monkeypatch.setattr(neardup, "_WATCH_FROM", watch_from)
 
     footer = "\nSubscribe to our weekly newsletter for the latest stories from the newsroom team"
     docs = []

@@ -90,11 +90,28 @@ def site_limits(
     :func:`common_mask`)."""
     site = np.asarray(site, dtype=np.int64)
     n_sites = int(site.max(initial=-1)) + 1
-    n_distinct = np.bincount(site[distinct], minlength=n_sites)
-    floor = np.full(n_sites, min_docs)
-    if unknown_site is not None and unknown_site < n_sites:
+    return limits_of(
+        np.bincount(site[distinct], minlength=n_sites),
+        fraction=fraction,
+        min_docs=min_docs,
+        unknown_site=unknown_site,
+        unknown_min_docs=unknown_min_docs,
+    )
+
+
+def limits_of(
+    n_pages: np.ndarray,
+    *,
+    fraction: float = DEFAULT_COMMON_FRACTION,
+    min_docs: int = DEFAULT_COMMON_MIN_DOCS,
+    unknown_site: int | None = None,
+    unknown_min_docs: int = DEFAULT_UNKNOWN_MIN_DOCS,
+) -> np.ndarray:
+    """The limits of :func:`site_limits` from each site's number of distinct pages."""
+    floor = np.full(len(n_pages), min_docs)
+    if unknown_site is not None and unknown_site < len(n_pages):
         floor[unknown_site] = unknown_min_docs
-    return np.maximum(floor, np.ceil(fraction * n_distinct)).astype(np.int64)
+    return np.maximum(floor, np.ceil(fraction * n_pages)).astype(np.int64)
 
 
 def common_keys(

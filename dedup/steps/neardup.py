@@ -59,6 +59,7 @@ from dedup.sketch.common import (
     common_keys,
     distinct_sets,
     is_member,
+    limits_of,
     set_fingerprints,
     site_keys,
     site_limits,
@@ -113,6 +114,7 @@ _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key sp
 _PARTITIONS = 1 << _PARTITION_BITS
 _SHINGLE_AHEAD = 8  # shingled batches (~2 MB each) per worker waiting for the stores
 _BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
+_WATCH_FROM = 4096  # documents read before the workers set any bucket's keys aside
 log = logging.getLogger(__name__)
 
 
@@ -294,12 +296,12 @@ class NearDuplicates(Step):
         site_codes: dict[str | None, int] = {}
         sites: list[int] = []
 
-        def texts_of(batches: Iterable[tuple]) -> Iterator[tuple[Any, np.ndarray]]:
+        def texts_of(batches: Iterable[tuple]) -> Iterator[tuple[Any, np.ndarray, int]]:
             for batch_ids, batch_sites, texts in batches:  # ids and sites stay here
                 ids.extend(batch_ids)
                 lo = len(sites)
                 sites.extend(site_codes.setdefault(s, len(site_codes)) for s in batch_sites)
-                yield texts, np.asarray(sites[lo:], dtype=np.int32)
+                yield texts, np.asarray(sites[lo:], dtype=np.int32), lo
 
         # With more than one worker, a second process reads and encodes the input (parsing
         # holds the GIL); the batches and what is read from them are the same.
@@ -321,7 +323,14 @@ class NearDuplicates(Step):
         # site-common shingle are read back and sketched again, on their content.
         sigs = GrowingRows(self.num_perm, np.uint32)
         sign = partial(_sign, num_perm=self.num_perm, seed=self.seed, sketch=self.sketch)
-        shingler = partial(_shingle_part, ngram=self.ngram, kind=self.shingle, sign=sign)
+        # The keys of buckets already well on their way to site-common are set aside while
+        # their sets are at hand; the rest of the heavy buckets' keys are read back later.
+        parts = PartitionSpools(budget, "keys", _PARTITIONS)
+        watch = _Watch(self)
+        shingler = partial(
+            _shingle_part, ngram=self.ngram, kind=self.shingle, sign=sign, watch=watch, parts=parts
+        )
+        masks: list[np.ndarray | None] = []  # per batch, the buckets whose keys were set aside
         with (
             self._stage("shingle"),
             Prefetch(docs, BATCH_CHARS) if prefetch else nullcontext() as source,
@@ -330,12 +339,14 @@ class NearDuplicates(Step):
             # The stores' appends write to disk past the budget, where the system may hold a
             # write up: the workers go on with batches further ahead meanwhile.
             shingled = map_ordered(shingler, batches, self._workers(), ahead=_SHINGLE_AHEAD)
-            for full, numbers, fp, counts, batch_sigs in shingled:
+            for full, numbers, fp, counts, batch_sigs, mask in shingled:
                 self._store.append(full)
                 self._number_store.append(numbers)
                 fps.append(fp)
                 buckets += counts
                 sigs.append(batch_sigs)
+                masks.append(mask)
+                watch.update(buckets, sites, site_codes)
             self._store.finish()
             self._number_store.finish()
         self.signatures_ = sigs.finish()
@@ -359,7 +370,7 @@ class NearDuplicates(Step):
             least = int(limit[present].min()) if present.any() else 0
             # A key is common only if its bucket holds at least the least site limit.
             heavy = buckets >= max(least, 1)
-            keys, holders = self._common_keys(heavy, distinct, limit, budget)
+            keys, holders = self._common_keys(heavy, distinct, limit, parts, masks)
             self._common = SiteKeys(keys)
             self._holds_common = np.zeros(n, dtype=bool)
             self._holds_common[holders] = True
@@ -416,44 +427,62 @@ class NearDuplicates(Step):
             yield [r.id for r in chunk], [r.site for r in chunk], [r.text for r in chunk]
 
     def _common_keys(
-        self, heavy: np.ndarray, distinct: np.ndarray, limit: np.ndarray, budget: Budget
+        self,
+        heavy: np.ndarray,
+        distinct: np.ndarray,
+        limit: np.ndarray,
+        parts: PartitionSpools,
+        masks: list[np.ndarray | None],
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The sorted site-common ``(site, shingle)`` keys, counted exactly from the stored
-        sets for the keys of ``heavy`` buckets only, a partition of the key space at a time;
-        and the documents whose sets hold one of them (sorted)."""
-        if not heavy.any():
-            return np.empty(0, np.uint64), np.empty(0, np.int64)
-        workers = self._workers()
-        # Each thread appends its batches' keys itself (on one thread, the appends held up
-        # the rest); the counting does not depend on the order they come back in.
-        parts = PartitionSpools(budget, "keys", _PARTITIONS)
+        """The sorted site-common ``(site, shingle)`` keys, counted exactly for the keys of
+        ``heavy`` buckets only, a partition of the key space at a time; and the documents
+        whose sets hold one of them (sorted).
 
-        def keyer(item: _Stored) -> None:  # on the worker threads
-            parts.append(*_heavy_part(item, heavy=heavy))
+        ``parts`` holds the keys of the buckets ``masks[b]`` of each batch ``b``, set aside
+        while shingling; the keys of heavy buckets a batch did not set aside are read back
+        from the stored sets now. Keys of buckets set aside that did not become heavy are
+        dropped (their bucket is below every site's limit, and so is each of them).
+        """
+        try:
+            if not heavy.any():
+                return np.empty(0, np.uint64), np.empty(0, np.int64)
+            workers = self._workers()
+            missing_of: dict[int, np.ndarray] = {}  # the masks are shared between batches
+            rest = []
+            for (lo, hi), mask in zip(self._store.spans(), masks, strict=True):
+                if id(mask) not in missing_of:
+                    missing_of[id(mask)] = heavy if mask is None else heavy & ~mask
+                missing = missing_of[id(mask)]
+                if missing.any():
+                    read = partial(self._store.read_docs, lo, hi)
+                    rest.append((_Stored(lo, hi, self.sites_[lo:hi], read), missing))
 
-        for _ in map_ordered(keyer, self._stored_batches(), workers):
-            pass
+            def keyer(item: tuple[_Stored, np.ndarray]) -> None:  # on the worker threads
+                stored, missing = item
+                parts.append(*_heavy_entries(stored.read(), stored.site, stored.lo, missing))
 
-        holds = np.zeros(len(distinct), dtype=bool)
+            # Each thread appends its batches' keys itself (on one thread, the appends held
+            # up the rest); the counting does not depend on the order they come back in.
+            for _ in map_ordered(keyer, rest, workers):
+                pass
+            holds = np.zeros(len(distinct), dtype=bool)
+            shift = np.uint64(64 - _BUCKET_BITS)
 
-        def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
-            keys, docs = parts.take(p)
-            common = common_keys(keys, docs, self.sites_, distinct, limit)
-            holds[docs[is_member(keys, common)]] = True
-            return common
+            def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
+                keys, docs = parts.take(p)
+                sel = heavy[(keys >> shift).astype(np.intp)]
+                keys, docs = keys[sel], docs[sel]
+                common = common_keys(keys, docs, self.sites_, distinct, limit)
+                holds[docs[is_member(keys, common)]] = True
+                return common
 
-        # Partitions are ranges of the key space in order: the keys come out sorted.
-        keys = np.concatenate(
-            [np.empty(0, np.uint64), *map_ordered(partition, range(_PARTITIONS), workers)]
-        )
-        parts.close()
-        return keys, np.flatnonzero(holds)
-
-    def _stored_batches(self) -> Iterator[_Stored]:
-        """The stored batches in order, each with a reader of its sets (called on the worker
-        threads, so the reads run in parallel too)."""
-        for lo, hi in self._store.spans():
-            yield _Stored(lo, hi, self.sites_[lo:hi], partial(self._store.read_docs, lo, hi))
+            # Partitions are ranges of the key space in order: the keys come out sorted.
+            keys = np.concatenate(
+                [np.empty(0, np.uint64), *map_ordered(partition, range(_PARTITIONS), workers)]
+            )
+            return keys, np.flatnonzero(holds)
+        finally:
+            parts.close()
 
     def _plausible(self, pairs: np.ndarray) -> np.ndarray:
         """False for candidates whose signatures put them far below every threshold.
@@ -741,11 +770,18 @@ def _peak_rss() -> int:
 
 
 def _shingle_part(
-    item: tuple[list[str] | ByteBatch, np.ndarray], *, ngram: int, kind: str, sign: Callable
+    item: tuple[list[str] | ByteBatch, np.ndarray, int],
+    *,
+    ngram: int,
+    kind: str,
+    sign: Callable,
+    watch: _Watch,
+    parts: PartitionSpools,
 ) -> tuple:
     """One batch of documents (runs on the worker threads): unique shingles, numbers, set
-    fingerprints, how many of the (site, shingle) keys fall in each bucket, and signatures."""
-    texts, site = item
+    fingerprints, how many of the (site, shingle) keys fall in each bucket, signatures, and
+    the buckets whose keys went to ``parts`` (those ``watch`` has in view)."""
+    texts, site, lo = item
     full, numbers = shingle_sets(texts, ngram=ngram, kind=kind)
     shift = np.uint64(64 - _BUCKET_BITS)
     if compiled.enabled():
@@ -754,7 +790,47 @@ def _shingle_part(
     else:
         keys, _ = site_keys(full, site)
         counts = np.bincount((keys >> shift).astype(np.intp), minlength=1 << _BUCKET_BITS)
-    return full, numbers, set_fingerprints(full), counts, sign(full)
+    mask = watch.mask  # read once: the appending thread replaces it
+    if mask is not None:
+        parts.append(*_heavy_entries(full, site, lo, mask))
+    return full, numbers, set_fingerprints(full), counts, sign(full), mask
+
+
+class _Watch:
+    """The buckets of the (site, shingle) key space whose keys the workers set aside while
+    shingling: those with at least half the least site limit so far (a bucket that ends
+    heavy has usually crossed that early, so few of its keys need reading back).
+
+    Updated by the appending thread when the corpus has grown by a tenth since the last
+    update, so that only a few dozen masks exist at any corpus size.
+    """
+
+    def __init__(self, step: NearDuplicates) -> None:
+        self.step = step
+        self.mask: np.ndarray | None = None
+        self._pages = np.zeros(0, dtype=np.int64)  # per site code
+        self._counted = 0  # documents in self._pages
+        self._next = _WATCH_FROM
+
+    def update(self, buckets: np.ndarray, sites: list[int], codes: dict) -> None:
+        n = len(sites)
+        if n < self._next:
+            return
+        new = np.asarray(sites[self._counted :], dtype=np.int64)
+        grown = np.bincount(new, minlength=len(codes))
+        grown[: len(self._pages)] += self._pages
+        self._pages, self._counted = grown, n
+        self._next = n + max(n // 10, 1)
+        limit = limits_of(
+            self._pages,
+            fraction=self.step.common_fraction,
+            min_docs=self.step.common_min_docs,
+            unknown_site=codes.get(None),
+        )
+        least = int(limit[self._pages > 0].min())
+        mask = buckets >= max(1, least // 2)
+        if self.mask is None or not np.array_equal(mask, self.mask):
+            self.mask = mask
 
 
 def _sign(sets: ShingleBatch, *, num_perm: int, seed: int, sketch: str) -> np.ndarray:
@@ -778,22 +854,22 @@ class _Stored(NamedTuple):
     read: Callable[[], ShingleBatch]
 
 
-def _heavy_part(item: _Stored, *, heavy: np.ndarray) -> tuple:
-    """The (site, shingle) keys of one stored batch that fall in ``heavy`` buckets, with their
-    documents, ordered by partition of the key space, and the count per partition."""
-    sets = item.read()
+def _heavy_entries(sets: ShingleBatch, site: np.ndarray, lo: int, heavy: np.ndarray) -> tuple:
+    """The (site, shingle) keys of the documents ``lo, lo + 1, ...`` of ``sets`` that fall in
+    ``heavy`` buckets, with their documents, ordered by partition of the key space, and the
+    count per partition."""
     if compiled.enabled():
         return compiled.heavy_keys(
             sets.hashes,
             sets.offsets,
-            owner_salts(item.site),
+            owner_salts(site),
             heavy,
             64 - _BUCKET_BITS,
             64 - _PARTITION_BITS,
-            item.lo,
+            lo,
         )
-    keys, doc = site_keys(sets, item.site)
-    doc += item.lo
+    keys, doc = site_keys(sets, site)
+    doc += lo
     sel = heavy[(keys >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)]
     keys, doc = keys[sel], doc[sel]
     part = (keys >> np.uint64(64 - _PARTITION_BITS)).astype(np.int16)
