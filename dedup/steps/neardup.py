@@ -14,11 +14,13 @@ document's set and number tokens go to stores (:mod:`dedup.sketch.store`) that s
 up to the ``memory`` budget and spill to a work directory beyond it, and its (site, shingle)
 keys are counted per 1/65536 of the key space. A key is site-common only if its bucket reaches
 the least count that makes one common; only the keys of such buckets are counted exactly,
-from the stored sets, 1/64 of the key space at a time (in a corpus without sites, where a
-shingle must be on 5 % of all documents, usually none). Signatures come from a further pass
-over the stored sets, also on the workers; only the sets of candidate pairs are read back for
-exact verification. Memory is then bounded by the budget plus the signatures and a few numbers
-per document, and the output does not depend on the budget or the workers.
+1/64 of the key space at a time (in a corpus without sites, where a shingle must be on 5 % of
+all documents, few). The workers set aside the keys of buckets already on their way there
+while they shingle; the stored sets are read back only for the rest. Every set is sketched
+while it is at hand; only the sets that hold a site-common shingle are read back and sketched
+on their content, and only the sets of candidate pairs are read back for exact verification.
+Memory is then bounded by the budget plus the signatures and a few numbers per document, and
+the output does not depend on the budget or the workers.
 """
 
 from __future__ import annotations
@@ -813,6 +815,7 @@ class _Watch:
         self._next = _WATCH_FROM
 
     def update(self, buckets: np.ndarray, sites: list[int], codes: dict) -> None:
+        """Recompute the mask from the bucket counts and site sizes of the batches so far."""
         n = len(sites)
         if n < self._next:
             return
