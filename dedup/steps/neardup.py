@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -456,12 +456,12 @@ class NearDuplicates(Step):
                     missing_of[id(mask)] = heavy if mask is None else heavy & ~mask
                 missing = missing_of[id(mask)]
                 if missing.any():
-                    read = partial(self._store.read_docs, lo, hi)
-                    rest.append((_Stored(lo, hi, self.sites_[lo:hi], read), missing))
+                    rest.append((lo, hi, missing))
 
-            def keyer(item: tuple[_Stored, np.ndarray]) -> None:  # on the worker threads
-                stored, missing = item
-                parts.append(*_heavy_entries(stored.read(), stored.site, stored.lo, missing))
+            def keyer(item: tuple[int, int, np.ndarray]) -> None:  # on the worker threads
+                lo, hi, missing = item  # the reads run on the workers too
+                sets = self._store.read_docs(lo, hi)
+                parts.append(*_heavy_entries(sets, self.sites_[lo:hi], lo, missing))
 
             # Each thread appends its batches' keys itself (on one thread, the appends held
             # up the rest); the counting does not depend on the order they come back in.
@@ -846,15 +846,6 @@ def _sign(sets: ShingleBatch, *, num_perm: int, seed: int, sketch: str) -> np.nd
         else:
             out[lo : lo + part.n_docs] = signatures(part, permutations(num_perm, seed))
     return out
-
-
-class _Stored(NamedTuple):
-    """One stored batch: documents ``lo:hi``, their sites, and a reader of their sets."""
-
-    lo: int
-    hi: int
-    site: np.ndarray
-    read: Callable[[], ShingleBatch]
 
 
 def _heavy_entries(sets: ShingleBatch, site: np.ndarray, lo: int, heavy: np.ndarray) -> tuple:
