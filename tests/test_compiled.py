@@ -211,6 +211,8 @@ def test_multibyte_lower_case_is_str_lower(texts):
     got = lower_multibyte(encode_batch(texts, fold_ascii=False))
     assert _ASCII_LOWER[got.data].tobytes() == ref.data.tobytes()
     assert got.starts.tolist() == ref.starts.tolist() and got.ends.tolist() == ref.ends.tolist()
+    # a batch lowered once (as the reading process sends them) is not folded again
+    assert got.lowered and lower_multibyte(got) is got
 
 
 @settings(max_examples=100, deadline=None)

@@ -29,6 +29,27 @@ def test_dev_set_clusters_are_the_same_when_read_by_a_second_process():
     assert reader.stats.documents == len(two.ids_) and reader.stats.skipped == []
 
 
+def test_non_ascii_text_is_lower_cased_once_by_the_second_process(tmp_path):
+    # Upper-case copies of the same texts, in scripts whose case the compiled table folds and
+    # in the ones it leaves to str.lower (dotted I, final sigma, astral letters)
+    words = ["ΟΔΟΣ", "İSTANBUL", "ÇAĞ", "ПРИВЕТ", "МИР", "𐐀𐐁", "ẞ", "straße", "Ωmega"]
+    src = tmp_path / "in.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        for i in range(40):
+            text = " ".join(words[(i * 7 + j) % len(words)] + str(j % 5) for j in range(60))
+            for k, variant in enumerate((text, text.lower(), text.title())):
+                fh.write(json.dumps({"id": f"{i}-{k}", "text": variant}))
+                fh.write("\n")
+    with compiled.switched(True):
+        one = NearDuplicates(n_jobs=1).fit(RecordReader(src))
+        two = NearDuplicates(n_jobs=2).fit(RecordReader(src))
+    assert two.prefetched_
+    assert (two.signatures_ == one.signatures_).all()
+    assert list(two.cluster_rows()) == list(one.cluster_rows())
+    # case does not matter: each text's three variants are one cluster
+    assert len(set(two.keepers_.tolist())) <= 40
+
+
 def _corpus_with_problems(tmp_path):
     src = tmp_path / "in.jsonl"
     lines = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]

@@ -3,9 +3,9 @@
 Parsing JSON and encoding each text hold the GIL, so with threads alone they stay on one
 core whatever the number of workers. With two or more workers, a forked child runs the
 reader (the same :class:`~dedup.io.readers.RecordReader`, so the same checks, line numbers,
-skips and batches) and sends each batch as ids, sites and the encoded bytes; a thread of
-this process receives them into a bounded queue, so memory stays bounded while the child
-works ahead.
+skips and batches) and sends each batch as ids, sites and the encoded bytes (non-ASCII
+characters lower-cased); a thread of this process receives them into a bounded queue, so
+memory stays bounded while the child works ahead.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 from dedup.errors import DedupError
 from dedup.io.readers import RecordReader
 from dedup.io.records import batched
+from dedup.text.casefold import lower_multibyte
 from dedup.text.tokenize import ByteBatch, encode_batch
 
 _AHEAD = 64  # batches (~1 MB each) received ahead of the shingling workers
@@ -104,7 +105,7 @@ class Prefetch:
             kind, payload = self._queue.get()
             if kind == "batch":
                 ids, sites, starts, ends, data = payload
-                yield ids, sites, ByteBatch(data, starts, ends)
+                yield ids, sites, ByteBatch(data, starts, ends, lowered=True)
             elif kind == "done":
                 self.reader.stats = payload
                 return
@@ -124,7 +125,9 @@ def _produce(conn: Connection, reader: RecordReader, max_chars: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         for chunk in batched(reader, max_chars):
-            text = encode_batch([r.text for r in chunk], fold_ascii=False)
+            # Non-ASCII characters are lower-cased here, while the bytes are in this core's
+            # cache: a first pass over them on a shingling thread read them from memory.
+            text = lower_multibyte(encode_batch([r.text for r in chunk], fold_ascii=False))
             ids, sites = [r.id for r in chunk], [r.site for r in chunk]
             conn.send(("batch", (ids, sites, text.starts, text.ends)))
             _write_all(conn.fileno(), text.data)

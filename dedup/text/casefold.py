@@ -49,15 +49,18 @@ def lower_tables() -> tuple[np.ndarray, np.ndarray]:
 
 def lower_multibyte(batch: ByteBatch) -> ByteBatch:
     """``batch`` with the non-ASCII characters of every text lower-cased (in place where the
-    bytes keep their length; ASCII letters are left to the consumer)."""
-    bmp, astral = lower_tables()
-    if not batch.data.flags.writeable:
-        batch = ByteBatch(batch.data.copy(), batch.starts, batch.ends)
-    special = compiled.fold_multibyte(batch.data, batch.starts, batch.ends, bmp, astral)
-    if not special.any():
+    bytes keep their length; ASCII letters are left to the consumer). A batch ``lowered``
+    already is returned as it is."""
+    if batch.lowered:
         return batch
+    bmp, astral = lower_tables()
+    data = batch.data if batch.data.flags.writeable else batch.data.copy()
+    special = compiled.fold_multibyte(data, batch.starts, batch.ends, bmp, astral)
+    if not special.any():
+        return ByteBatch(data, batch.starts, batch.ends, lowered=True)
     texts = []
     for i, (lo, hi) in enumerate(zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)):
-        text = batch.data[lo:hi].tobytes().decode("utf-8")
+        text = data[lo:hi].tobytes().decode("utf-8")
         texts.append(text.lower() if special[i] else text)
-    return encode_batch(texts, fold_ascii=False)
+    redone = encode_batch(texts, fold_ascii=False)
+    return ByteBatch(redone.data, redone.starts, redone.ends, lowered=True)

@@ -33,6 +33,9 @@ class ByteBatch:
     data: np.ndarray  # uint8
     starts: np.ndarray  # int64
     ends: np.ndarray  # int64
+    # True once the non-ASCII characters are lower-cased
+    # (:func:`dedup.text.casefold.lower_multibyte`), where the bytes were made.
+    lowered: bool = False
 
     def doc_of(self, positions: np.ndarray) -> np.ndarray:
         """Index of the text each byte position belongs to (``positions`` ascending)."""
