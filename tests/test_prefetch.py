@@ -109,3 +109,36 @@ def test_batch_bytes_cross_the_pipe_whole_however_the_reads_split_them():
     with pytest.raises(EOFError):  # the writer is gone: a short batch is an error, not zeros
         _read_into(receive, np.empty(1, np.uint8))
     os.close(receive)
+
+
+def test_batches_cross_a_small_ring_whole_when_it_wraps_fills_and_overflows(monkeypatch):
+    # A 32 KB ring and 6,000-character batches: the sample's batches wrap around the ring's
+    # end, some are over a quarter of it (those go on the pipe), and a slow reader at the
+    # start makes the child wait for space. Every batch must arrive as encoded in process.
+    import time
+
+    from dedup.io import prefetch
+    from dedup.io.records import batched
+    from dedup.text.casefold import lower_multibyte
+    from dedup.text.tokenize import encode_batch
+
+    ring, max_chars = 32 << 10, 6000
+    monkeypatch.setattr(prefetch, "_RING_BYTES", ring)
+    expected = [
+        (chunk, lower_multibyte(encode_batch([r.text for r in chunk], fold_ascii=False)))
+        for chunk in batched(RecordReader(SAMPLE), max_chars)
+    ]
+    sizes = [len(text.data) for _, text in expected]
+    assert min(sizes) <= ring // 4 < max(sizes) and sum(sizes) > 4 * ring
+    got = []
+    with prefetch.Prefetch(RecordReader(SAMPLE), max_chars) as source:
+        for i, (ids, sites, text) in enumerate(source):
+            if i < 3:
+                time.sleep(0.2)  # the child fills the ring meanwhile
+            got.append((ids, sites, text))
+    assert len(got) == len(expected)
+    for (ids, sites, text), (chunk, ref) in zip(got, expected, strict=True):
+        assert ids == [r.id for r in chunk] and sites == [r.site for r in chunk]
+        assert text.lowered and text.data.tobytes() == ref.data.tobytes()
+        assert text.starts.tolist() == ref.starts.tolist()
+        assert text.ends.tolist() == ref.ends.tolist()
