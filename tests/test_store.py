@@ -51,6 +51,30 @@ def test_spool_reads_back_what_was_appended(tmp_path, limit):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("aside", [False, True])
+def test_work_files_have_no_name_and_are_closed_when_released(tmp_path, aside):
+    # A killed run leaves no file: the spilled data is reachable by its descriptor only.
+    import threading
+
+    budget = Budget(0, tmp_path, release_aside=aside)
+    spool = Spool(budget, "x", np.uint32, flush_bytes=64)
+    data = np.arange(10_000, dtype=np.uint32)
+    spool.append(data)
+    spool.finish()
+    assert spool.on_disk and budget.spilled == data.nbytes
+    (workdir,) = tmp_path.iterdir()
+    assert list(workdir.iterdir()) == []
+    assert (spool.read(17, 9_000) == data[17:9_000]).all()
+    file = spool._file
+    spool.close()
+    for thread in threading.enumerate():  # the releasing thread, if any
+        if thread.name == "dedup-release":
+            thread.join()
+    assert file.closed
+    budget.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     sizes=st.lists(st.integers(0, 120), min_size=1, max_size=25),

@@ -175,7 +175,9 @@ class NearDuplicates(Step):
         Signatures and a few numbers per document (about 600 bytes at 128 permutations)
         stay in memory on top of it. The output does not depend on it.
     workdir : str or None, default=None
-        Where the work directory goes (default: the system's temporary directory).
+        Where the work directory goes (default: the system's temporary directory). It is
+        removed when ``fit`` returns; with two or more workers, the space its files took is
+        given back by another thread meanwhile.
     verify_all : bool, default=False
         Check every LSH candidate on the exact sets. By default candidates whose signatures
         put them far below every threshold (five standard deviations and more) are not
@@ -281,7 +283,7 @@ class NearDuplicates(Step):
     def fit(self, docs: Any, y: None = None) -> NearDuplicates:
         """Shingle, sketch, index and cluster ``docs``; return ``self``."""
         self._validate()
-        budget = Budget(parse_memory(self.memory), self.workdir)
+        budget = Budget(parse_memory(self.memory), self.workdir, release_aside=self._workers() > 1)
         try:
             self._fit(docs, budget)
         finally:
