@@ -67,12 +67,13 @@ def test_work_files_have_no_name_and_are_closed_when_released(tmp_path, aside):
     assert (spool.read(17, 9_000) == data[17:9_000]).all()
     file = spool._file
     spool.close()
+    assert file.closed != aside  # set aside: closed once the directory is gone
+    budget.close()
+    assert list(tmp_path.iterdir()) == []
     for thread in threading.enumerate():  # the releasing thread, if any
         if thread.name == "dedup-release":
             thread.join()
     assert file.closed
-    budget.close()
-    assert list(tmp_path.iterdir()) == []
 
 
 @settings(max_examples=60, deadline=None)

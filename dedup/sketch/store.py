@@ -68,6 +68,7 @@ class Budget:
         # million documents): with spare cores, a thread of its own does it while the
         # caller goes on (the interpreter waits for that thread before it exits).
         self.release_aside = release_aside
+        self._released: list[BinaryIO] = []
 
     def take(self, nbytes: int) -> bool:
         """Reserve ``nbytes`` of memory; False when the budget is spent (write to disk)."""
@@ -109,16 +110,28 @@ class Budget:
         return file
 
     def release(self, file: BinaryIO) -> None:
-        """Close a work file (on a thread of its own with ``release_aside``)."""
+        """Close a work file; with ``release_aside``, once the directory is gone (in
+        :meth:`close`, on a thread of its own)."""
         if self.release_aside:
-            threading.Thread(target=file.close, name="dedup-release").start()
+            self._released.append(file)
         else:
             file.close()
 
     def close(self) -> None:
+        """Remove the work directory, then close the files released to it. The files have no
+        names, so the directory goes at once; the directory's removal waited for their
+        closing (the system frees their blocks then) when that came first."""
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        files, self._released = self._released, []
+        if files:
+            threading.Thread(target=_close_all, args=(files,), name="dedup-release").start()
+
+
+def _close_all(files: list[BinaryIO]) -> None:
+    for file in files:
+        file.close()
 
 
 class Spool:
