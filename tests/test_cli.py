@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, read_jsonl
+from conftest import SAMPLE, read_jsonl, shared
 from typer.testing import CliRunner
 
 from dedup.cli import app
@@ -25,6 +25,23 @@ def test_clusters_writes_one_line_per_document(tmp_path, sample_docs):
     assert all(r["cluster"] in ids for r in rows)
     keepers = {r["cluster"] for r in rows}
     assert all(r["similarity"] == 1.0 for r in rows if r["id"] in keepers)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_clusters_file_holds_the_rows_of_the_fit(tmp_path, workers):
+    # The file is written from encoded columns (keepers filled in, ids encoded on a spare
+    # thread with two workers); it must hold exactly the rows the fitted model gives.
+    from dedup import NearDuplicates, RecordReader
+
+    path = shared("neardup", "dev.jsonl")
+    out = tmp_path / "clusters.jsonl"
+    result = run("clusters", path, "-o", out, "--workers", workers, "--quiet")
+    assert result.exit_code == 0, result.output
+    nd = NearDuplicates(n_jobs=1).fit(RecordReader(path))
+    rows = read_jsonl(out)
+    assert rows == list(nd.cluster_rows())
+    assert any(r["cluster"] != r["id"] for r in rows)
+    assert any(r["similarity"] != 1.0 for r in rows)  # the encoded, not the 1.0 filled in
 
 
 def test_clean_keeps_fields_and_records_every_drop(tmp_path, sample_docs):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
@@ -114,6 +115,7 @@ _PLAUSIBLE_SLACK = 0.05
 _PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
+_ONE = encode_values([1.0])[0]  # a keeper's similarity in the output
 _SHINGLE_AHEAD = 8  # shingled batches (~2 MB each) per worker waiting for the stores
 _BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
 _WATCH_FROM = 4096  # documents read before the workers set any bucket's keys aside
@@ -401,7 +403,10 @@ class NearDuplicates(Step):
             del cands
             self.pairs_ = np.concatenate(found)
             jac_ok = np.concatenate(found_jaccard)
-        with self._stage("cluster"):
+        with self._stage("cluster"), _aside(self._workers() > 1) as aside:
+            # With a spare core, the ids are JSON-encoded for the output meanwhile: the
+            # clustering runs in compiled loops and numpy, which let the GIL go.
+            encoded_ids = aside(encode_values, self.ids_)
             labels = self._cluster(n, jac_ok)
             self.keepers_ = choose_keepers(labels, self.set_sizes_)
             self.similarity_ = np.ones(n)
@@ -418,6 +423,7 @@ class NearDuplicates(Step):
             if len(dup):
                 to_keeper = self._similarity(np.stack([dup, self.keepers_[dup]], axis=1))
                 self.similarity_[dup] = to_keeper.jaccard
+            self._encoded_ids = encoded_ids()
         self._clusters: dict[str, str] | None = None  # built on first use, as is the index
         self._index: dict[str, int] | None = None
         del self._common, self._holds_common, self._content_fp
@@ -742,13 +748,19 @@ class NearDuplicates(Step):
 
     def cluster_columns(self) -> dict[str, list[bytes]]:
         """The rows of :meth:`cluster_rows` as JSON-encoded columns, for
-        :meth:`dedup.io.writers.JsonlWriter.write_columns` (each id is encoded once)."""
-        ids = encode_values(self.ids_)
-        return {
-            "id": ids,
-            "cluster": [ids[k] for k in self.keepers_.tolist()],
-            "similarity": encode_values(self._rounded_similarity()),
-        }
+        :meth:`dedup.io.writers.JsonlWriter.write_columns` (each id is encoded once; keepers,
+        most of the rows, are their own cluster with similarity 1.0)."""
+        ids = self._encoded_ids if self._encoded_ids is not None else encode_values(self.ids_)
+        dup = np.flatnonzero(self.is_duplicate())
+        cluster = list(ids)
+        for i, k in zip(dup.tolist(), self.keepers_[dup].tolist(), strict=True):
+            cluster[i] = ids[k]
+        similarity = [_ONE] * len(ids)
+        other = np.flatnonzero(self.similarity_ != 1.0)
+        rounded = [round(s, 4) for s in self.similarity_[other].tolist()]
+        for i, value in zip(other.tolist(), encode_values(rounded), strict=True):
+            similarity[i] = value
+        return {"id": ids, "cluster": cluster, "similarity": similarity}
 
     def decide(self, record: Record) -> Drop | list[Removal]:
         if self._index is None:
@@ -762,6 +774,17 @@ class NearDuplicates(Step):
             keeper=self.ids_[k],
             similarity=round(float(self.similarity_[i]), 4),
         )
+
+
+@contextmanager
+def _aside(enabled: bool) -> Iterator[Callable[..., Callable[[], Any]]]:
+    """``run(fn, *args)`` starts ``fn(*args)`` on a thread of its own and returns a function
+    that waits for its result; when not ``enabled``, nothing runs and that result is None."""
+    if not enabled:
+        yield lambda fn, *args: lambda: None
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="dedup-aside") as pool:
+        yield lambda fn, *args: pool.submit(fn, *args).result
 
 
 def _peak_rss() -> int:
