@@ -187,9 +187,9 @@ class _Ring:
             self.head += size - offset
             offset = 0
         while self.freed.poll():  # take what was freed meanwhile, so the pipe never fills
-            self.tail = int.from_bytes(self.freed.recv_bytes(), "little")
+            self.tail = self.freed.recv()
         while self.head + n - self.tail > size:  # wait for the parent to free enough
-            self.tail = int.from_bytes(self.freed.recv_bytes(), "little")
+            self.tail = self.freed.recv()
         self.data[offset : offset + n] = data
         self.head += n
         return offset, self.head
@@ -198,7 +198,7 @@ class _Ring:
 def _hand_back(freed: Connection, head: int) -> None:
     """Tell the child the ring is free up to ``head``; after its last batch it may be gone."""
     with contextlib.suppress(BrokenPipeError):
-        freed.send_bytes(head.to_bytes(8, "little"))
+        freed.send(head)
 
 
 def _write_all(fd: int, data: np.ndarray) -> None:

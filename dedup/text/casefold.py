@@ -11,6 +11,7 @@ Kelvin sign shrinks to ``k``) send their text to ``str.lower``: the bytes are al
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -62,5 +63,4 @@ def lower_multibyte(batch: ByteBatch) -> ByteBatch:
     for i, (lo, hi) in enumerate(zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)):
         text = data[lo:hi].tobytes().decode("utf-8")
         texts.append(text.lower() if special[i] else text)
-    redone = encode_batch(texts, fold_ascii=False)
-    return ByteBatch(redone.data, redone.starts, redone.ends, lowered=True)
+    return replace(encode_batch(texts, fold_ascii=False), lowered=True)
