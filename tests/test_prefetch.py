@@ -111,12 +111,9 @@ def test_batch_bytes_cross_the_pipe_whole_however_the_reads_split_them():
     os.close(receive)
 
 
-def test_batches_cross_a_small_ring_whole_when_it_wraps_fills_and_overflows(monkeypatch):
-    # A 32 KB ring and 6,000-character batches: the sample's batches wrap around the ring's
-    # end, some are over a quarter of it (those go on the pipe), and a slow reader at the
-    # start makes the child wait for space. Every batch must arrive as encoded in process.
-    import time
-
+def _small_ring_batches(monkeypatch):
+    """A 32 KB ring and 6,000-character batches of the sample: they wrap around the ring's
+    end, some are over a quarter of it (those go on the pipe), and they hold four rings."""
     from dedup.io import prefetch
     from dedup.io.records import batched
     from dedup.text.casefold import lower_multibyte
@@ -130,15 +127,52 @@ def test_batches_cross_a_small_ring_whole_when_it_wraps_fills_and_overflows(monk
     ]
     sizes = [len(text.data) for _, text in expected]
     assert min(sizes) <= ring // 4 < max(sizes) and sum(sizes) > 4 * ring
-    got = []
+    return ring, max_chars, expected
+
+
+def _same_batch(got, chunk, ref) -> None:
+    ids, sites, text = got
+    assert ids == [r.id for r in chunk] and sites == [r.site for r in chunk]
+    assert text.lowered and text.data.tobytes() == ref.data.tobytes()
+    assert text.starts.tolist() == ref.starts.tolist()
+    assert text.ends.tolist() == ref.ends.tolist()
+
+
+def test_batches_are_read_in_the_ring_whole_as_it_wraps_and_is_let_go(monkeypatch):
+    # The consumer lets go of each batch before the next, and is slow at the start (the
+    # child fills the ring and waits meanwhile). Every batch must arrive as encoded in
+    # process; those that fit are read in the ring itself (no copy), its space reused.
+    import time
+
+    from dedup.io import prefetch
+
+    ring, max_chars, expected = _small_ring_batches(monkeypatch)
+    in_ring = 0
     with prefetch.Prefetch(RecordReader(SAMPLE), max_chars) as source:
-        for i, (ids, sites, text) in enumerate(source):
+        batches = iter(source)
+        for i, (chunk, ref) in enumerate(expected):
+            got = next(batches)
             if i < 3:
-                time.sleep(0.2)  # the child fills the ring meanwhile
-            got.append((ids, sites, text))
-    assert len(got) == len(expected)
-    for (ids, sites, text), (chunk, ref) in zip(got, expected, strict=True):
-        assert ids == [r.id for r in chunk] and sites == [r.site for r in chunk]
-        assert text.lowered and text.data.tobytes() == ref.data.tobytes()
-        assert text.starts.tolist() == ref.starts.tolist()
-        assert text.ends.tolist() == ref.ends.tolist()
+                time.sleep(0.2)
+            _same_batch(got, chunk, ref)
+            in_ring += isinstance(got[2].data.base, prefetch._Slot)
+            assert isinstance(got[2].data.base, prefetch._Slot) == (len(ref.data) <= ring // 4)
+            del got
+        assert next(batches, None) is None
+    assert in_ring == sum(len(ref.data) <= ring // 4 for _, ref in expected)
+
+
+def test_a_consumer_that_keeps_its_batches_gets_them_all_through_the_pipe(monkeypatch):
+    # Kept batches hold the ring: the child waits a while for space, then sends the rest
+    # on the pipe instead of waiting for ever.
+    from dedup.io import prefetch
+
+    monkeypatch.setattr(prefetch, "_RING_WAIT", 0.05)
+    ring, max_chars, expected = _small_ring_batches(monkeypatch)
+    with prefetch.Prefetch(RecordReader(SAMPLE), max_chars) as source:
+        kept = list(source)
+    assert len(kept) == len(expected)
+    for got, (chunk, ref) in zip(kept, expected, strict=True):
+        _same_batch(got, chunk, ref)
+    assert not all(isinstance(text.data.base, prefetch._Slot) for _, _, text in kept)
+    assert any(isinstance(text.data.base, prefetch._Slot) for _, _, text in kept)

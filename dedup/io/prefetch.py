@@ -5,15 +5,17 @@ core whatever the number of workers. With two or more workers, a forked child ru
 reader (the same :class:`~dedup.io.readers.RecordReader`, so the same checks, line numbers,
 skips and batches) and encodes each batch (non-ASCII characters lower-cased). Its bytes go
 into a ring of memory shared by both processes; a message on a pipe names the batch's ids,
-sites and place in the ring. A thread of this process copies each batch out into a bounded
-queue and hands the space back, so memory stays bounded while the child works ahead.
-Through the pipe itself, the bytes cost a kernel copy on each side and the two processes
-contended for the pipe's lock: a tenth of the run's CPU at corpus scale.
+sites and place in the ring. The batch's array is that place of the ring, not a copy: the
+space goes back to the child once the last array on it is gone, so memory stays bounded
+while the child works ahead. Through the pipe itself, the bytes cost a kernel copy on each
+side and the two processes contended for the pipe's lock (a tenth of the run's CPU at
+corpus scale); copying them out of the ring cost a tenth of the second core's time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 import multiprocessing
 import os
@@ -21,6 +23,7 @@ import queue
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,8 +37,11 @@ from dedup.io.records import batched
 from dedup.text.casefold import lower_multibyte
 from dedup.text.tokenize import ByteBatch, encode_batch
 
-_AHEAD = 64  # batches (~1 MB each) received ahead of the shingling workers
-_RING_BYTES = 32 << 20  # memory shared by the two processes for the batches' bytes
+_AHEAD = 64  # batches received ahead of the shingling workers (the ring bounds them too)
+_RING_BYTES = 64 << 20  # memory shared by the two processes for the batches' bytes
+# How long the child waits for ring space before it sends a batch on the pipe instead: a
+# consumer that keeps its batches (a list of them) holds the ring, and then it waits no more.
+_RING_WAIT = 2.0
 _PIPE_BYTES = 4 << 20  # asked of the pipe for a batch too large for the ring (a huge text)
 
 
@@ -67,9 +73,14 @@ class Prefetch:
         ctx = multiprocessing.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
         _widen(receive)
-        # The space of the ring this process has copied out goes back to the child this way.
+        # The space of the ring this process has let go of goes back to the child this way.
         freed_in, freed_out = ctx.Pipe(duplex=False)
         self._ring = mmap.mmap(-1, _RING_BYTES)  # anonymous, shared with the forked child
+        self._address = ctypes.addressof(ctypes.c_char.from_buffer(self._ring))
+        self._held: deque[list] = deque()  # [head, done] of each batch in the ring, in order
+        # Batches are let go on any thread, and again inside (a collection while handing back).
+        self._lock = threading.RLock()
+        self._closed = False
         for stream in (sys.stdout, sys.stderr):  # the child must not write our buffers again
             stream.flush()
         self._process = ctx.Process(
@@ -91,8 +102,10 @@ class Prefetch:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
+        with self._lock:  # arrays let go from now on free nothing
+            self._closed = True
+            self._freed.close()
         self._conn.close()
-        self._freed.close()
         while self._thread.is_alive():  # unblock a receiver waiting on a full queue
             try:
                 self._queue.get_nowait()
@@ -101,25 +114,41 @@ class Prefetch:
         self._ring = None  # unmapped once the last array on it is gone
 
     def _receive(self) -> None:
-        ring = np.frombuffer(self._ring, dtype=np.uint8)
         while not self._stop.is_set():
             try:
                 message = self._conn.recv()
                 if message[0] == "batch":
                     ids, sites, starts, ends, place = message[1]
-                    data = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-                    if place is None:  # too large for the ring: the bytes follow on the pipe
+                    size = int(ends[-1]) if len(ends) else 0
+                    if place is None:  # not in the ring: the bytes follow on the pipe
+                        data = np.empty(size, dtype=np.uint8)
                         _read_into(self._conn.fileno(), data)
-                    else:  # copied out (numpy lets the GIL go), then the space is handed back
-                        offset, head = place
-                        data[:] = ring[offset : offset + len(data)]
-                        _hand_back(self._freed, head)
+                    else:
+                        data = self._in_ring(*place, size)
                     message = ("batch", (ids, sites, starts, ends, data))
             except (EOFError, OSError):
                 message = ("lost", None)
             self._queue.put(message)
             if message[0] != "batch":
                 return
+
+    def _in_ring(self, offset: int, head: int, size: int) -> np.ndarray:
+        """The array of a batch's bytes at ``offset`` of the ring (the child freed up to
+        ``head`` once they are let go)."""
+        entry = [head, False]
+        with self._lock:
+            self._held.append(entry)
+        return np.asarray(_Slot(self, entry, self._address + offset, size))
+
+    def _let_go(self, entry: list) -> None:
+        """A batch's arrays are gone: hand back the ring up to the oldest batch still held."""
+        with self._lock:
+            entry[1] = True
+            head = None
+            while self._held and self._held[0][1]:
+                head = self._held.popleft()[0]
+            if head is not None and not self._closed:
+                _hand_back(self._freed, head)
 
     def __iter__(self) -> Iterator[tuple[list[str], list[str | None], ByteBatch]]:
         while True:
@@ -166,19 +195,41 @@ def _produce(
         conn.close()
 
 
+class _Slot:
+    """The owner of a batch's bytes in the ring: the arrays on them keep it, and the parent's
+    ring gets the space back when the last of them is gone."""
+
+    __slots__ = ("__array_interface__", "_entry", "_owner", "_ring")
+
+    def __init__(self, owner: Prefetch, entry: list, address: int, size: int) -> None:
+        self.__array_interface__ = {
+            "data": (address, False),
+            "shape": (size,),
+            "typestr": "|u1",
+            "version": 3,
+        }
+        self._owner, self._entry = owner, entry
+        self._ring = owner._ring  # mapped while an array is on it
+
+    def __del__(self) -> None:
+        self._owner._let_go(self._entry)
+
+
 class _Ring:
     """The child's side of the shared ring: where the next batch's bytes go, once the parent
-    has copied out enough of those before them (it sends back how far it has freed)."""
+    has let go of enough of those before them (it sends back how far it has freed)."""
 
     def __init__(self, ring: mmap.mmap, freed: Connection) -> None:
         self.data = np.frombuffer(ring, dtype=np.uint8)
         self.freed = freed
         self.head = 0  # bytes placed so far (the gaps left at the end of the ring included)
         self.tail = 0  # bytes the parent has freed so far
+        self.wait = _RING_WAIT  # 0 once a wait ran out: the parent keeps its batches
 
     def put(self, data: np.ndarray) -> tuple[int, int] | None:
         """Copy ``data`` into the ring: ``(offset, head)`` (the parent frees up to ``head``),
-        or None for data larger than a quarter of the ring, which goes on the pipe."""
+        or None for data that goes on the pipe: larger than a quarter of the ring, or no
+        space freed in time."""
         size, n = len(self.data), len(data)
         if n > size // 4:
             return None
@@ -187,9 +238,12 @@ class _Ring:
             self.head += size - offset
             offset = 0
         while self.freed.poll():  # take what was freed meanwhile, so the pipe never fills
-            self.tail = self.freed.recv()
+            self.tail = max(self.tail, self.freed.recv())
         while self.head + n - self.tail > size:  # wait for the parent to free enough
-            self.tail = self.freed.recv()
+            if not self.freed.poll(self.wait):
+                self.wait = 0
+                return None
+            self.tail = max(self.tail, self.freed.recv())
         self.data[offset : offset + n] = data
         self.head += n
         return offset, self.head
