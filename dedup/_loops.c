@@ -497,67 +497,123 @@ int pair_intersections(const uint64_t *hashes, const int64_t *offsets, const int
     return 0;
 }
 
+/* A slot of the table of one partition's buckets: its key, first document and mark. */
+typedef struct {
+    uint64_t key;
+    int64_t owner;
+    int64_t stamp;
+} bucket_t;
+
 /* i * n + j for every document j and the first document i < j of each bucket it shares in
  * bands first:stop: the pairs of dedup.sketch.lsh._pair_codes (unsorted, with repeats),
  * band keys as band_keys computes them (flip_salt xor-ed into those of flip documents),
- * buckets found in a hash table per band instead of by sorting. sigs: n rows of num_perm.
+ * buckets found in hash tables instead of by sorting. sigs: n rows of num_perm.
+ * The keys of all the bands are computed in one pass over the rows; then a band's keys are
+ * grouped by their top part_bits bits (documents in order within a group), and each
+ * group's buckets are found in a table small enough to stay in the core's cache: one table
+ * of all n keys missed the cache at every document. A bucket's keys are all in one group
+ * and its documents keep their order, so the pairs are the same.
  * The codes land in a buffer allocated here (*codes, *n_codes); free it with dedup_free. */
 int band_pair_codes(const uint32_t *sigs, int64_t n, int64_t num_perm, int64_t rows,
                     int64_t first, int64_t stop, const uint8_t *valid, const uint8_t *flip,
-                    uint64_t flip_salt, int64_t **codes, int64_t *n_codes)
+                    uint64_t flip_salt, int64_t part_bits, int64_t **codes, int64_t *n_codes)
 {
-    uint64_t size = 1024;
-    while (size < (uint64_t)(2 * n))
-        size *= 2;
-    table_t t = {0};
-    int64_t *owner = malloc(size * sizeof(int64_t));
+    const int64_t parts = (int64_t)1 << part_bits;
+    const int shift = (int)(64 - part_bits);
+    const int64_t n_bands = stop > first ? stop - first : 0;
+    /* every band's keys, band after band: the signatures are read once, row after row (a
+     * pass per band read a few bytes of every row, a cache miss each) */
+    uint64_t *keys = malloc((n_bands * n > 0 ? n_bands * n : 1) * sizeof(uint64_t));
+    uint64_t *group_keys = malloc((n > 0 ? n : 1) * sizeof(uint64_t));
+    int64_t *group_docs = malloc((n > 0 ? n : 1) * sizeof(int64_t));
+    int64_t *start = malloc((parts + 1) * sizeof(int64_t));
+    int64_t *fill = malloc(parts * sizeof(int64_t));
     int64_t room = n > 1024 ? n : 1024, o = 0;
     int64_t *buf = malloc(room * sizeof(int64_t));
-    if (table_init(&t, size) != 0 || !owner || !buf) {
-        table_free(&t);
-        free(owner);
-        free(buf);
-        return -1;
-    }
-    const uint64_t mask = size - 1;
-    for (int64_t band = first; band < stop; band++) {
-        t.mark += 1;
-        int64_t col = band * rows;
-        for (int64_t d = 0; d < n; d++) {
-            if (!valid[d])
-                continue;
-            const uint32_t *sig = sigs + d * num_perm + col;
+    bucket_t *table = NULL;
+    uint64_t size = 0;
+    int64_t mark = 0;
+    int failed = !keys || !group_keys || !group_docs || !start || !fill || !buf;
+    for (int64_t d = 0; d < n && !failed; d++) {
+        if (!valid[d])
+            continue;
+        const uint32_t *sig = sigs + d * num_perm + first * rows;
+        for (int64_t b = 0; b < n_bands; b++, sig += rows) {
             uint64_t key = 0;
             for (int64_t r = 0; r < rows; r++)
                 key = mix(key ^ (uint64_t)sig[r]);
-            key = mix(key + (uint64_t)band);
-            if (flip[d])
-                key ^= flip_salt;
-            uint64_t slot = key & mask;
-            while (t.stamp[slot] == t.mark && t.keys[slot] != key)
-                slot = (slot + 1) & mask;
-            if (t.stamp[slot] != t.mark) {
-                t.stamp[slot] = t.mark;
-                t.keys[slot] = key;
-                owner[slot] = d;
-                continue;
-            }
-            if (o == room) {
-                int64_t *grown = realloc(buf, 2 * room * sizeof(int64_t));
-                if (!grown) {
-                    table_free(&t);
-                    free(owner);
-                    free(buf);
-                    return -1;
-                }
-                buf = grown;
-                room *= 2;
-            }
-            buf[o++] = owner[slot] * n + d;
+            key = mix(key + (uint64_t)(first + b));
+            keys[b * n + d] = flip[d] ? key ^ flip_salt : key;
         }
     }
-    table_free(&t);
-    free(owner);
+    for (int64_t b = 0; b < n_bands && !failed; b++) {
+        const uint64_t *band = keys + b * n;
+        memset(start, 0, (parts + 1) * sizeof(int64_t));
+        for (int64_t d = 0; d < n; d++)
+            if (valid[d])
+                start[(part_bits ? band[d] >> shift : 0) + 1] += 1;
+        int64_t largest = 0;
+        for (int64_t p = 0; p < parts; p++) {
+            if (start[p + 1] > largest)
+                largest = start[p + 1];
+            start[p + 1] += start[p];
+            fill[p] = start[p];
+        }
+        for (int64_t d = 0; d < n; d++) {
+            if (!valid[d])
+                continue;
+            int64_t at = fill[part_bits ? band[d] >> shift : 0]++;
+            group_keys[at] = band[d];
+            group_docs[at] = d;
+        }
+        if ((uint64_t)(2 * largest) > size) {
+            while ((uint64_t)(2 * largest) > size)
+                size = size ? 2 * size : 16;
+            free(table);
+            table = calloc(size, sizeof(bucket_t));
+            mark = 0;
+            if (!table) {
+                failed = 1;
+                break;
+            }
+        }
+        const uint64_t mask = size - 1;
+        for (int64_t p = 0; p < parts && !failed; p++) {
+            mark += 1;
+            for (int64_t i = start[p]; i < start[p + 1]; i++) {
+                uint64_t key = group_keys[i];
+                uint64_t slot = key & mask;
+                while (table[slot].stamp == mark && table[slot].key != key)
+                    slot = (slot + 1) & mask;
+                if (table[slot].stamp != mark) {
+                    table[slot].stamp = mark;
+                    table[slot].key = key;
+                    table[slot].owner = group_docs[i];
+                    continue;
+                }
+                if (o == room) {
+                    int64_t *grown = realloc(buf, 2 * room * sizeof(int64_t));
+                    if (!grown) {
+                        failed = 1;
+                        break;
+                    }
+                    buf = grown;
+                    room *= 2;
+                }
+                buf[o++] = table[slot].owner * n + group_docs[i];
+            }
+        }
+    }
+    free(keys);
+    free(group_keys);
+    free(group_docs);
+    free(start);
+    free(fill);
+    free(table);
+    if (failed) {
+        free(buf);
+        return -1;
+    }
     *codes = buf;
     *n_codes = o;
     return 0;

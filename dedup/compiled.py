@@ -29,6 +29,8 @@ _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
 _NOT_LOADED = object()
 _LIB: object = _NOT_LOADED
 _LOAD_LOCK = threading.Lock()
+# Documents per group of band keys whose buckets are found in one table (band_pair_codes).
+BAND_GROUP_DOCS = 4096
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -45,7 +47,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
     "heavy_keys": (_I, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
-    "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _P, _P]),
+    "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "guarded_components": (
         ctypes.c_int,
@@ -336,8 +338,9 @@ def band_pair_codes(
     """``i * n + j`` for every document ``j`` and the first document ``i < j`` of each bucket
     it shares in bands ``first:stop``: the pairs of :func:`dedup.sketch.lsh._pair_codes`
     (unsorted, with repeats), band keys as :func:`dedup.sketch.lsh.band_keys` computes them
-    (``flip_salt`` xor-ed into those of ``flip`` documents), buckets found in a hash table
-    per band instead of by sorting."""
+    (``flip_salt`` xor-ed into those of ``flip`` documents), buckets found in hash tables
+    instead of by sorting: a band's keys are grouped by their top bits into groups of about
+    ``BAND_GROUP_DOCS`` documents, whose tables stay in the core's cache."""
     sigs = _c(sigs, np.uint32)
     n, num_perm = sigs.shape
     if stop * rows > num_perm:
@@ -348,7 +351,8 @@ def band_pair_codes(
     _check(
         lib.band_pair_codes(
             _ptr(sigs), n, num_perm, int(rows), int(first), int(stop), _ptr(valid), _ptr(flip),
-            int(flip_salt), ctypes.byref(codes), ctypes.byref(count),
+            int(flip_salt), _group_bits(int(valid.sum())), ctypes.byref(codes),
+            ctypes.byref(count),
         )
     )  # fmt: skip
     try:
@@ -358,6 +362,15 @@ def band_pair_codes(
         return np.frombuffer(view, np.int64).copy()
     finally:
         lib.dedup_free(codes)
+
+
+def _group_bits(n: int) -> int:
+    """Top bits of the band keys that split ``n`` documents into groups of at most about
+    ``BAND_GROUP_DOCS`` (the table of one such group is a few hundred KB)."""
+    bits = 0
+    while bits < 16 and n > BAND_GROUP_DOCS << bits:
+        bits += 1
+    return bits
 
 
 def read_runs(
