@@ -508,7 +508,7 @@ typedef struct {
  * bands first:stop: the pairs of dedup.sketch.lsh._pair_codes (unsorted, with repeats),
  * band keys as band_keys computes them (flip_salt xor-ed into those of flip documents),
  * buckets found in hash tables instead of by sorting. sigs: n rows of num_perm.
- * The keys of all the bands are computed in one pass over the rows; then a band's keys are
+ * The keys of pass_bands bands are computed in one pass over the rows; then a band's keys are
  * grouped by their top part_bits bits (documents in order within a group), and each
  * group's buckets are found in a table small enough to stay in the core's cache: one table
  * of all n keys missed the cache at every document. A bucket's keys are all in one group
@@ -516,14 +516,17 @@ typedef struct {
  * The codes land in a buffer allocated here (*codes, *n_codes); free it with dedup_free. */
 int band_pair_codes(const uint32_t *sigs, int64_t n, int64_t num_perm, int64_t rows,
                     int64_t first, int64_t stop, const uint8_t *valid, const uint8_t *flip,
-                    uint64_t flip_salt, int64_t part_bits, int64_t **codes, int64_t *n_codes)
+                    uint64_t flip_salt, int64_t part_bits, int64_t pass_bands, int64_t **codes,
+                    int64_t *n_codes)
 {
     const int64_t parts = (int64_t)1 << part_bits;
     const int shift = (int)(64 - part_bits);
     const int64_t n_bands = stop > first ? stop - first : 0;
-    /* every band's keys, band after band: the signatures are read once, row after row (a
-     * pass per band read a few bytes of every row, a cache miss each) */
-    uint64_t *keys = malloc((n_bands * n > 0 ? n_bands * n : 1) * sizeof(uint64_t));
+    if (pass_bands < 1 || pass_bands > n_bands)
+        pass_bands = n_bands > 0 ? n_bands : 1;
+    /* the keys of pass_bands bands, band after band, from one pass over the signature rows
+     * (a pass per band read a few bytes of every row, a cache miss each) */
+    uint64_t *keys = malloc((pass_bands * n > 0 ? pass_bands * n : 1) * sizeof(uint64_t));
     uint64_t *group_keys = malloc((n > 0 ? n : 1) * sizeof(uint64_t));
     int64_t *group_docs = malloc((n > 0 ? n : 1) * sizeof(int64_t));
     int64_t *start = malloc((parts + 1) * sizeof(int64_t));
@@ -534,20 +537,24 @@ int band_pair_codes(const uint32_t *sigs, int64_t n, int64_t num_perm, int64_t r
     uint64_t size = 0;
     int64_t mark = 0;
     int failed = !keys || !group_keys || !group_docs || !start || !fill || !buf;
-    for (int64_t d = 0; d < n && !failed; d++) {
-        if (!valid[d])
-            continue;
-        const uint32_t *sig = sigs + d * num_perm + first * rows;
-        for (int64_t b = 0; b < n_bands; b++, sig += rows) {
-            uint64_t key = 0;
-            for (int64_t r = 0; r < rows; r++)
-                key = mix(key ^ (uint64_t)sig[r]);
-            key = mix(key + (uint64_t)(first + b));
-            keys[b * n + d] = flip[d] ? key ^ flip_salt : key;
-        }
-    }
     for (int64_t b = 0; b < n_bands && !failed; b++) {
-        const uint64_t *band = keys + b * n;
+        const int64_t k = b % pass_bands;
+        if (k == 0) {
+            const int64_t in_pass = n_bands - b < pass_bands ? n_bands - b : pass_bands;
+            for (int64_t d = 0; d < n; d++) {
+                if (!valid[d])
+                    continue;
+                const uint32_t *sig = sigs + d * num_perm + (first + b) * rows;
+                for (int64_t j = 0; j < in_pass; j++, sig += rows) {
+                    uint64_t key = 0;
+                    for (int64_t r = 0; r < rows; r++)
+                        key = mix(key ^ (uint64_t)sig[r]);
+                    key = mix(key + (uint64_t)(first + b + j));
+                    keys[j * n + d] = flip[d] ? key ^ flip_salt : key;
+                }
+            }
+        }
+        const uint64_t *band = keys + k * n;
         memset(start, 0, (parts + 1) * sizeof(int64_t));
         for (int64_t d = 0; d < n; d++)
             if (valid[d])

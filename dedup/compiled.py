@@ -29,8 +29,10 @@ _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
 _NOT_LOADED = object()
 _LIB: object = _NOT_LOADED
 _LOAD_LOCK = threading.Lock()
-# Documents per group of band keys whose buckets are found in one table (band_pair_codes).
+# band_pair_codes: documents per group of band keys whose buckets are found in one table,
+# and the memory of the keys computed in one pass over the signatures.
 BAND_GROUP_DOCS = 4096
+BAND_KEY_BYTES = 64 << 20
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -47,7 +49,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
     "heavy_keys": (_I, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
-    "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _P, _P]),
+    "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _I, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "guarded_components": (
         ctypes.c_int,
@@ -339,20 +341,22 @@ def band_pair_codes(
     it shares in bands ``first:stop``: the pairs of :func:`dedup.sketch.lsh._pair_codes`
     (unsorted, with repeats), band keys as :func:`dedup.sketch.lsh.band_keys` computes them
     (``flip_salt`` xor-ed into those of ``flip`` documents), buckets found in hash tables
-    instead of by sorting: a band's keys are grouped by their top bits into groups of about
-    ``BAND_GROUP_DOCS`` documents, whose tables stay in the core's cache."""
+    instead of by sorting: the keys of as many bands as ``BAND_KEY_BYTES`` holds are computed
+    in one pass over the rows, and a band's keys are grouped by their top bits into groups of
+    about ``BAND_GROUP_DOCS`` documents, whose tables stay in the core's cache."""
     sigs = _c(sigs, np.uint32)
     n, num_perm = sigs.shape
     if stop * rows > num_perm:
         raise ValueError(f"bands up to {stop} of {rows} rows exceed {num_perm} permutations")
     valid, flip = _c(valid, np.bool_), _c(flip, np.bool_)
     codes, count = ctypes.c_void_p(), ctypes.c_int64()
+    group_bits = _group_bits(int(valid.sum()))
+    pass_bands = max(1, BAND_KEY_BYTES // (8 * max(n, 1)))
     lib = _library()
     _check(
         lib.band_pair_codes(
             _ptr(sigs), n, num_perm, int(rows), int(first), int(stop), _ptr(valid), _ptr(flip),
-            int(flip_salt), _group_bits(int(valid.sum())), ctypes.byref(codes),
-            ctypes.byref(count),
+            int(flip_salt), group_bits, pass_bands, ctypes.byref(codes), ctypes.byref(count),
         )
     )  # fmt: skip
     try:

@@ -167,8 +167,17 @@ def test_numpy_and_compiled_paths_give_the_same_clusters_on_the_dev_set():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.data(), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 40))
-def test_band_buckets_give_the_pairs_of_sorted_band_keys(data, bands, rows, workers, group):
+@given(
+    st.data(),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 40),
+    st.integers(1, 1000),
+)
+def test_band_buckets_give_the_pairs_of_sorted_band_keys(
+    data, bands, rows, workers, group, key_bytes
+):
     from dedup.sketch.lsh import FLIP_SALT, band_keys, banded_candidates, candidate_pairs
 
     n = data.draw(st.integers(0, 30))
@@ -182,9 +191,14 @@ def test_band_buckets_give_the_pairs_of_sorted_band_keys(data, bands, rows, work
     keys = band_keys(sigs, bands, rows)
     keys[flip] ^= FLIP_SALT
     expected = candidate_pairs(keys, valid)
-    # Groups of band keys as small as one document, up to all of them in one group.
+    # Groups of band keys as small as one document, up to all of them in one group; the keys
+    # of one band up to all of them computed in one pass.
     for flag in (True, False):
-        with compiled.switched(flag), patch.object(compiled, "BAND_GROUP_DOCS", group):
+        with (
+            compiled.switched(flag),
+            patch.object(compiled, "BAND_GROUP_DOCS", group),
+            patch.object(compiled, "BAND_KEY_BYTES", key_bytes),
+        ):
             got = banded_candidates(sigs, bands, rows, valid=valid, flip=flip, workers=workers)
         assert got.tolist() == expected.tolist()
     for a, b in expected.tolist():  # each pair shares a bucket: same rows and same kind
