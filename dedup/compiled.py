@@ -51,6 +51,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _I, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
+    "copy_runs": (None, [_P, _P, _P, _P, _P, _I]),
     "guarded_components": (
         ctypes.c_int,
         [_I, _P, _P, _I, _P, _I, _P, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P, _I, _P],
@@ -375,6 +376,27 @@ def _group_bits(n: int) -> int:
     while bits < 16 and n > BAND_GROUP_DOCS << bits:
         bits += 1
     return bits
+
+
+def copy_runs(
+    src: np.ndarray, out: np.ndarray, src_at: np.ndarray, dest: np.ndarray, lengths: np.ndarray
+) -> None:
+    """Copy runs of the bytes of ``src`` into those of ``out``: run ``i`` is ``lengths[i]``
+    bytes from byte ``src_at[i]`` to byte ``dest[i]``, without the GIL for the whole loop."""
+    if not (src.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("copy_runs reads a contiguous array into a writeable, contiguous one")
+    src_at, dest, lengths = _c(src_at, np.int64), _c(dest, np.int64), _c(lengths, np.int64)
+    if len(lengths) and (
+        lengths.min() < 0
+        or src_at.min() < 0
+        or dest.min() < 0
+        or (src_at + lengths).max() > src.nbytes
+        or (dest + lengths).max() > out.nbytes
+    ):
+        raise ValueError("copy_runs: a run falls outside its array")
+    _library().copy_runs(
+        _ptr(src), _ptr(out), _ptr(src_at), _ptr(dest), _ptr(lengths), len(lengths)
+    )
 
 
 def read_runs(

@@ -276,6 +276,16 @@ class Spool:
             for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
                 sel = mem[lo:hi]
                 chunk_start, _, arr = self._chunks[int(chunk[lo])]
+                if compiled.enabled():  # one copy per run, without the GIL
+                    size = self.dtype.itemsize
+                    compiled.copy_runs(
+                        arr,
+                        out,
+                        (starts[sel] - chunk_start) * size,
+                        dest[sel] * size,
+                        counts[sel] * size,
+                    )
+                    continue
                 out[ranges(dest[sel], counts[sel])] = arr[
                     ranges(starts[sel] - chunk_start, counts[sel])
                 ]
