@@ -42,6 +42,20 @@ int dedup_init(const uint64_t *consts, int64_t n_ngram, const uint8_t *codes)
     return 0;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
+/* Signatures are compared 8 slots at a time where the processor can (chosen at load time),
+ * 4 elsewhere: the build stays portable. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define EQUAL_SLOTS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EQUAL_SLOTS_CLONES
+#endif
+
 /* The splitmix64 finalizer of one value (as dedup.text.hashing.splitmix64). */
 static inline uint64_t mix(uint64_t x)
 {
@@ -111,6 +125,27 @@ static inline int table_has(const table_t *t, uint64_t x)
             return 1;
         slot = (slot + 1) & mask;
     }
+    return 0;
+}
+
+/* Insert x into a table that grows to stay at most half full (count: its values).
+ * Returns 0, or -1 when out of memory. */
+static int table_insert(table_t *t, int64_t *count, uint64_t x)
+{
+    if ((uint64_t)(2 * (*count + 1)) > t->size) {
+        table_t bigger;
+        if (table_init(&bigger, 2 * t->size) != 0) {
+            table_free(&bigger);
+            return -1;
+        }
+        bigger.mark = 1;
+        for (uint64_t slot = 0; slot < t->size; slot++)
+            if (t->stamp[slot] == t->mark)
+                table_add(&bigger, t->keys[slot]);
+        table_free(t);
+        *t = bigger;
+    }
+    *count += table_add(t, x);
     return 0;
 }
 
@@ -351,6 +386,7 @@ void salted_members(const uint64_t *hashes, const int64_t *offsets, int64_t n_do
 }
 
 /* Slots where two signatures of n slots agree. */
+EQUAL_SLOTS_CLONES
 static uint32_t equal_slots(const uint32_t *a, const uint32_t *b, int64_t n)
 {
     uint32_t equal = 0; /* 32 bits: the compare-and-add vectorizes unwidened */
@@ -664,6 +700,28 @@ int read_runs(int fd, uint8_t *out, const int64_t *dest, const int64_t *offsets,
     return 0;
 }
 
+/* Connected components of n elements joined by pairs (an array union-find with path
+ * halving): labels[i] gets the smallest member of i's component. A root is its component's
+ * smallest member, so every parent lies below its child and one pass in order compresses. */
+void union_components(int64_t n, const int64_t *pairs, int64_t n_pairs, int64_t *labels)
+{
+    for (int64_t i = 0; i < n; i++)
+        labels[i] = i;
+    for (int64_t k = 0; k < n_pairs; k++) {
+        int64_t a = pairs[2 * k], b = pairs[2 * k + 1];
+        while (labels[a] != a)
+            a = labels[a] = labels[labels[a]];
+        while (labels[b] != b)
+            b = labels[b] = labels[labels[b]];
+        if (a < b)
+            labels[b] = a;
+        else if (b < a)
+            labels[a] = b;
+    }
+    for (int64_t i = 0; i < n; i++)
+        labels[i] = labels[labels[i]];
+}
+
 /* Does member i come before member j: smaller key, then smaller index. */
 static int member_before(const uint64_t *key, int64_t i, int64_t j)
 {
@@ -678,6 +736,14 @@ static int groups_alike(const int64_t *left, int64_t nl, const int64_t *right, i
 {
     double total = (double)(nl * nr);
     int64_t linked = 0, left_to_see = nl * nr;
+    /* The samples' signatures lie anywhere in the array: ask for all of them at once, so
+     * that their cache misses overlap instead of coming one after the other. */
+    for (int64_t y = 0; y < nr; y++)
+        for (int64_t off = 0; off < num_perm; off += 16)
+            PREFETCH(sigs + right[y] * num_perm + off);
+    for (int64_t x = 0; x < nl; x++)
+        for (int64_t off = 0; off < num_perm; off += 16)
+            PREFETCH(sigs + left[x] * num_perm + off);
     for (int64_t x = 0; x < nl; x++) {
         const uint32_t *sx = sigs + left[x] * num_perm;
         double size_x = sizes[left[x]];
@@ -721,12 +787,45 @@ int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, in
         free(size);
         return -1;
     }
+    /* Refused joins, remembered: the groups' samples decide a join, and a group's sample
+     * gets a new number (drawn from clock, never reused) only when it changes. Many pairs
+     * of the same two groups come by before either changes; all but the first are
+     * refused at once. Off when the numbers of two samples do not fit one key. */
+    int64_t *drawn = malloc((n > 0 ? n : 1) * sizeof(int64_t));
+    table_t refused = {0};
+    int64_t n_refused = 0, clock = n;
+    int remember = n < ((int64_t)1 << 30) && n_pairs < ((int64_t)1 << 30);
+    if (drawn == NULL || table_init(&refused, 1024) != 0) {
+        free(members);
+        free(size);
+        free(drawn);
+        table_free(&refused);
+        return -1;
+    }
+    refused.mark = 1;
     for (int64_t i = 0; i < n; i++) {
         labels[i] = i;
         size[i] = 1;
+        drawn[i] = i;
     }
     int status = 0;
     for (int64_t k = 0; k < n_pairs; k++) {
+        /* The pairs come in rank order, from anywhere in the arrays: their rows and their
+         * documents' labels are asked for some pairs ahead. */
+        if (k + 16 < n_pairs)
+            PREFETCH(pairs + 2 * order[k + 16]);
+        if (k + 8 < n_pairs) {
+            PREFETCH(labels + pairs[2 * order[k + 8]]);
+            PREFETCH(labels + pairs[2 * order[k + 8] + 1]);
+        }
+        if (k + 4 < n_pairs) {
+            for (int side = 0; side < 2; side++) {
+                int64_t g = labels[pairs[2 * order[k + 4] + side]];
+                PREFETCH(members + g);
+                PREFETCH(size + g);
+                PREFETCH(drawn + g);
+            }
+        }
         int64_t p = order[k];
         int64_t ga = labels[pairs[2 * p]], gb = labels[pairs[2 * p + 1]];
         if (ga == gb)
@@ -735,10 +834,21 @@ int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, in
         const int64_t *right = members[gb] ? members[gb] : &gb;
         int64_t nl = size[ga] < sample ? size[ga] : sample;
         int64_t nr = size[gb] < sample ? size[gb] : sample;
-        if (nl * nr > 1
-            && !groups_alike(left, nl, right, nr, sigs, num_perm, sizes, threshold, containment,
-                             min_link))
-            continue;
+        if (nl * nr > 1) {
+            uint64_t lo = (uint64_t)(drawn[ga] < drawn[gb] ? drawn[ga] : drawn[gb]);
+            uint64_t hi = (uint64_t)(drawn[ga] < drawn[gb] ? drawn[gb] : drawn[ga]);
+            uint64_t key = mix((lo << 32) | hi); /* a bijection: keys stay distinct */
+            if (remember && table_has(&refused, key))
+                continue;
+            if (!groups_alike(left, nl, right, nr, sigs, num_perm, sizes, threshold,
+                              containment, min_link)) {
+                if (remember && table_insert(&refused, &n_refused, key) != 0) {
+                    status = -1;
+                    break;
+                }
+                continue;
+            }
+        }
         int64_t keep = ga < gb ? ga : gb, gone = ga < gb ? gb : ga;
         int64_t n_keep = size[keep], n_gone = size[gone];
         int64_t *joined = malloc((n_keep + n_gone) * sizeof(int64_t));
@@ -757,6 +867,8 @@ int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, in
             joined[m++] = b[j++];
         for (int64_t g = 0; g < n_gone; g++)
             labels[b[g]] = keep;
+        if (n_keep < sample || memcmp(joined, a, (size_t)sample * sizeof(int64_t)) != 0)
+            drawn[keep] = clock++; /* a new sample */
         free(members[keep]);
         free(members[gone]);
         members[keep] = joined;
@@ -767,5 +879,7 @@ int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, in
         free(members[g]);
     free(members);
     free(size);
+    free(drawn);
+    table_free(&refused);
     return status;
 }

@@ -52,6 +52,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _I, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "copy_runs": (None, [_P, _P, _P, _P, _P, _I]),
+    "union_components": (None, [_I, _P, _I, _P]),
     "guarded_components": (
         ctypes.c_int,
         [_I, _P, _P, _I, _P, _I, _P, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P, _I, _P],
@@ -417,6 +418,17 @@ def read_runs(
         raise EOFError("unexpected end of the file")
     if status:
         raise OSError(status, os.strerror(status))
+
+
+def union_components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """:func:`dedup.sketch.cluster.components` in one compiled loop (the smallest member
+    labels each component)."""
+    pairs = _c(pairs, np.int64).reshape(-1, 2)
+    if len(pairs) and (pairs.min() < 0 or pairs.max() >= n):
+        raise ValueError("union_components: a pair names no element")
+    labels = np.empty(n, np.int64)
+    _library().union_components(n, _ptr(pairs), len(pairs), _ptr(labels))
+    return labels
 
 
 def guarded_components(

@@ -2,7 +2,14 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.sketch.cluster import UnionFind, choose_keepers, components, guarded_components
+from dedup import compiled
+from dedup.sketch.cluster import (
+    UnionFind,
+    choose_keepers,
+    component_parts,
+    components,
+    guarded_components,
+)
 
 
 def test_components_are_labelled_by_their_smallest_member():
@@ -20,6 +27,38 @@ def test_membership_does_not_depend_on_edge_order(pairs, rnd):
     a = components(20, np.array(pairs, dtype=np.int64).reshape(-1, 2))
     b = components(20, np.array(shuffled, dtype=np.int64).reshape(-1, 2))
     assert a.tolist() == b.tolist()
+
+
+@given(st.integers(1, 40), st.data())
+def test_compiled_components_are_the_union_find_components(n, data):
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))))
+    pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    uf = UnionFind(n)
+    uf.union_pairs(pairs)
+    want = uf.labels()
+    for flag in {compiled.available(), False}:
+        with compiled.switched(flag):
+            got = components(n, pairs)
+        assert got.tolist() == want.tolist()
+        # The smallest member labels each component.
+        assert all(got[i] <= i and got[got[i]] == got[i] for i in range(n))
+
+
+@given(st.integers(1, 40), st.integers(1, 9), st.data())
+def test_component_parts_hold_whole_components(n, parts, data):
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))))
+    pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    got = component_parts(n, pairs, parts)
+    assert 1 <= len(got) <= parts
+    assert all((np.diff(part) > 0).all() for part in got)
+    assert sorted(np.concatenate(got).tolist()) == list(range(len(pairs)))
+    comp = components(n, pairs)
+    seen: dict[int, int] = {}
+    for k, part in enumerate(got):
+        for c in comp[pairs[part, 0]].tolist():
+            assert seen.setdefault(c, k) == k  # a component lies in one part only
+    if len(np.unique(comp[pairs[:, 0]])) >= parts:
+        assert len(got) > 1 or parts == 1
 
 
 def test_keeper_is_the_largest_then_the_first():

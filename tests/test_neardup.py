@@ -5,6 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import ConfigError, NearDuplicates
+from dedup.sketch.cluster import component_parts
+from dedup.steps import neardup
 
 
 def pairwise_precision_recall(gold, pred):
@@ -199,6 +201,22 @@ def test_speed_shortcuts_give_the_same_clusters_on_the_dev_set():
     wide.fit(docs)
     assert narrow.n_candidates_ < wide.n_candidates_
     assert list(narrow.cluster_rows()) == list(wide.cluster_rows())
+
+
+def test_clusters_in_parts_on_the_threads_are_the_clusters_of_one_pass(monkeypatch):
+    """The guarded clustering spreads the pairs' components over the workers in parts; with
+    many small parts the dev set's clusters are those of one pass over all pairs."""
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    one = NearDuplicates(n_jobs=1).fit(docs)
+    assert _rows_digest(one) == DEV_CLUSTERS_SHA256
+    monkeypatch.setattr(neardup, "_CLUSTER_PARTS", 50)
+    seen = []
+    monkeypatch.setattr(
+        neardup, "component_parts", lambda *a: seen.append(component_parts(*a)) or seen[-1]
+    )
+    three = NearDuplicates(n_jobs=3).fit(docs)
+    assert len(seen[0]) > 100  # parts of a handful of pairs each
+    assert list(three.cluster_rows()) == list(one.cluster_rows())
 
 
 def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from dedup import compiled
+
 
 class UnionFind:
     """Disjoint sets over ``0..n-1`` in an int64 array, with path halving."""
@@ -50,9 +52,27 @@ class UnionFind:
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
     """Connected-component label (the smallest member index) of every element."""
+    if compiled.enabled():
+        return compiled.union_components(n, pairs)
     uf = UnionFind(n)
     uf.union_pairs(pairs)
     return uf.labels()
+
+
+def component_parts(n: int, pairs: np.ndarray, parts: int) -> list[np.ndarray]:
+    """The indices of ``pairs`` in at most ``parts`` ascending arrays of about equal length,
+    each holding whole connected components. The pairs of one component never meet those of
+    another, so each part can be clustered on its own (on a thread of its own)."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if parts <= 1 or len(pairs) == 0:
+        return [np.arange(len(pairs))]
+    comp = components(n, pairs)[pairs[:, 0]]
+    order = np.argsort(comp, kind="stable")
+    run = comp[order]
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])  # each component's first pair
+    want = np.arange(1, parts) * (len(pairs) / parts)
+    cuts = np.unique(starts[np.minimum(np.searchsorted(starts, want), len(starts) - 1)])
+    return [np.sort(part) for part in np.split(order, cuts[cuts > 0])]
 
 
 def choose_keepers(labels: np.ndarray, weight: np.ndarray) -> np.ndarray:

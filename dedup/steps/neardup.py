@@ -51,6 +51,7 @@ from dedup.io.records import (
 from dedup.io.writers import encode_values
 from dedup.sketch.cluster import (
     choose_keepers,
+    component_parts,
     components,
     guarded_components,
     signature_links,
@@ -118,6 +119,7 @@ _PARTITIONS = 1 << _PARTITION_BITS
 _ONE = encode_values([1.0])[0]  # a keeper's similarity in the output
 _SHINGLE_AHEAD = 8  # shingled batches (~2 MB each) per worker waiting for the stores
 _BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
+_CLUSTER_PARTS = 4  # parts of the pairs' components per worker, clustered on the threads
 _WATCH_FROM = 4096  # documents read before the workers set any bucket's keys aside
 log = logging.getLogger(__name__)
 
@@ -685,24 +687,44 @@ class NearDuplicates(Step):
         # Best edges first; ties broken by content, not by input position.
         a, b = self.pairs_[:, 0], self.pairs_[:, 1]
         lo, hi = np.minimum(fp[a], fp[b]), np.maximum(fp[a], fp[b])
-        rank = np.lexsort((hi, lo, -jaccard))
         rules = {"threshold": self.threshold, "containment": self.containment}
         if compiled.enabled():
-            return compiled.guarded_components(
-                self.pairs_,
-                rank,
-                self.signatures_,
-                self.set_sizes_,
-                min_link=self.min_link,
-                member_key=fp,
-                **rules,
-            )
+            return self._guarded_in_parts(n, jaccard, lo, hi, rules)
+        rank = np.lexsort((hi, lo, -jaccard))
         order_of = np.empty(len(rank), dtype=np.int64)
         order_of[rank] = np.arange(len(rank))
         linked = signature_links(self.signatures_, self.set_sizes_, **rules)
         return guarded_components(
             n, self.pairs_, order_of, linked, min_link=self.min_link, member_key=fp
         )
+
+    def _guarded_in_parts(
+        self, n: int, jaccard: np.ndarray, lo: np.ndarray, hi: np.ndarray, rules: dict
+    ) -> np.ndarray:
+        """The compiled guarded clustering, the connected components of the pairs spread over
+        the worker threads in parts: groups join only inside a component, and a component's
+        pairs keep their best-first order without the others', so the labels are the same."""
+        workers = self._workers()
+
+        def cluster(edges: np.ndarray) -> np.ndarray:  # on the worker threads
+            rank = np.lexsort((hi[edges], lo[edges], -jaccard[edges]))
+            return compiled.guarded_components(
+                self.pairs_[edges],
+                rank,
+                self.signatures_,
+                self.set_sizes_,
+                min_link=self.min_link,
+                member_key=self._content_fp,
+                **rules,
+            )
+
+        # More parts than threads: a thread done with a small part takes the next.
+        parts = component_parts(n, self.pairs_, _CLUSTER_PARTS * workers if workers > 1 else 1)
+        labels = np.arange(n, dtype=np.int64)
+        for got in map_ordered(cluster, parts, workers):
+            moved = np.flatnonzero(got != np.arange(n))  # the documents of the part's groups
+            labels[moved] = got[moved]
+        return labels
 
     def _numbers_agree(self, pairs: np.ndarray) -> np.ndarray:
         """False for pairs that agree in words but not in figures (templated reports).
