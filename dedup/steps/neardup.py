@@ -723,9 +723,10 @@ class NearDuplicates(Step):
 
         # More parts than threads: a thread done with a small part takes the next.
         parts = component_parts(n, self.pairs_, _CLUSTER_PARTS * workers if workers > 1 else 1)
-        labels = np.arange(n, dtype=np.int64)
+        alone = np.arange(n, dtype=np.int64)
+        labels = alone.copy()
         for got in map_ordered(cluster, parts, workers):
-            moved = np.flatnonzero(got != np.arange(n))  # the documents of the part's groups
+            moved = np.flatnonzero(got != alone)  # the documents of the part's groups
             labels[moved] = got[moved]
         return labels
 
