@@ -336,3 +336,27 @@ def test_title_features_find_the_headline_the_first_line_carries():
     assert title[lines.index("Mortgage lending figures"), 1] == 0.0
     assert title[head + 1].tolist() == [0.0, 0.0]  # the standfirst shares no title word
     assert {"title_cover", "title_run", "title_run@-1"} <= set(NAMES)
+
+
+def test_copies_count_the_blocks_of_a_page_that_open_alike():
+    """A teaser list repeats a related article's lead (a real dev page of latimes.com): each
+    copy knows how many come before and after it; the article's own paragraphs have none."""
+    from dedup.boilerplate.features import NAMES, _copies
+
+    rows = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    row = next(r for r in rows if "Barbara Boxer is starting a super PAC" in r["text"])
+    page = split_page(row["text"])
+    lines = [row["text"][s:e] for s, e in page.blocks.tolist()]
+    copies = np.expm1(_copies(page)).round().astype(int)
+    gorsuch = [i for i, t in enumerate(lines) if t.startswith("President Trump nominated")]
+    n = len(gorsuch)
+    assert n == 4
+    assert [tuple(copies[i]) for i in gorsuch] == [(k, n - 1 - k) for k in range(n)]
+    # The caption and the caption with its credit open with the same words.
+    boxer = [i for i, t in enumerate(lines) if t.startswith("Former U.S. Sen. Barbara Boxer")]
+    assert len(boxer) == 2 and lines[boxer[1]].endswith("(Associated Press)")
+    assert tuple(copies[boxer[1]]) == (1, 0)
+    gold = set(row["gold"].split("\n"))
+    article = [i for i, t in enumerate(lines) if t in gold and len(t.split()) >= 20]
+    assert article and all(tuple(copies[i]) == (0, 0) for i in article)
+    assert {"log_copies_before", "log_copies_after"} <= set(NAMES)

@@ -1,12 +1,13 @@
 """Features of every block of a page, for the boilerplate classifier.
 
-Four kinds: the block's own shape (length, stop-word, punctuation, digit and capital ratios,
-sentence ending, words learned to mark boilerplate), where it stands (index from the top and
-the bottom, how much article-like text lies before and after it), what the site repeats (the
+The block's own shape (length, stop-word, punctuation, digit and capital ratios, sentence
+ending, words learned to mark boilerplate), where it stands (index from the top and the
+bottom, how much article-like text lies before and after it), what the site repeats (the
 block on other pages exactly or with small changes, its first words, the word 3-grams it is
-made of, and how many other sites carry it), and how much of it the page's first line (the
-document title) holds. The same for the two blocks before and after, and averages over a
-window. A second pass adds the neighbours' predicted scores.
+made of, and how many other sites carry it), how much of it the page's first line (the
+document title) holds, and how many blocks of the same page open with the same words. The
+same for the two blocks before and after, and averages over a window. A second pass adds the
+neighbours' predicted scores.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ ANCHOR = [
     "log_after_main",
 ]
 TITLE = ["title_cover", "title_run"]
+COPIES = ["log_copies_before", "log_copies_after"]
 PAGE = ["log_blocks", "log_page_tokens", "one_line", "log_site_pages"]
 NEIGHBOUR_OF = [
     "log_tokens",
@@ -76,7 +78,7 @@ NEIGHBOUR_OF = [
 ]
 WINDOW_OF = ["log_tokens", "stop_ratio", "ngram_cover_mean", "lex_mean"]
 
-BASE = OWN + REPEAT + PLACE + ANCHOR + TITLE + PAGE
+BASE = OWN + REPEAT + PLACE + ANCHOR + TITLE + COPIES + PAGE
 NAMES = (
     BASE
     + [f"{n}@{d:+d}" for d in NEIGHBOURS for n in NEIGHBOUR_OF]
@@ -287,6 +289,22 @@ def _title(page: Page) -> np.ndarray:
     return out
 
 
+def _copies(page: Page, head: int = 6) -> np.ndarray:
+    """How many blocks before and after this one in the same page open with the same words
+    (columns ``COPIES``): teaser lists repeat a related article's lead two or three times, and
+    a body scraped twice repeats its paragraphs."""
+    words, o = page.words, page.block_tokens
+    keys = [" ".join(words[o[b] : min(o[b] + head, o[b + 1])]) for b in range(page.n_blocks)]
+    seen: dict[str, int] = {}
+    before = np.zeros(page.n_blocks)
+    for b, k in enumerate(keys):
+        if k:
+            before[b] = seen.get(k, 0)
+            seen[k] = seen.get(k, 0) + 1
+    after = np.array([seen.get(k, 0) - 1 - before[b] if k else 0 for b, k in enumerate(keys)])
+    return np.column_stack([np.log1p(before), np.log1p(after)])
+
+
 def _main_span(gain: np.ndarray) -> tuple[int, int]:
     """The run of blocks with the largest total ``gain`` (Kadane): the page's main text,
     the way body-text extraction takes the span richest in text and poorest in the rest."""
@@ -337,6 +355,7 @@ def block_features(
             _place(page, own),
             _anchors(own, repeat, site.n_pages),
             _title(page),
+            _copies(page),
             np.tile(
                 [
                     np.log1p(page.n_blocks),
