@@ -360,3 +360,33 @@ def test_copies_count_the_blocks_of_a_page_that_open_alike():
     article = [i for i, t in enumerate(lines) if t in gold and len(t.split()) >= 20]
     assert article and all(tuple(copies[i]) == (0, 0) for i in article)
     assert {"log_copies_before", "log_copies_after"} <= set(NAMES)
+
+
+def test_comments_head_marks_the_blocks_below_it_not_a_menu_link():
+    """A real dev page of theguardian.com: "Your comments" in the menu at the top marks
+    nothing; the "Comments" head below the article marks every block after it."""
+    from dedup.boilerplate.features import NAMES, block_features
+    from dedup.boilerplate.sites import SiteCounter
+
+    rows = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    row = next(
+        r for r in rows if (r.get("url") or "").endswith("working-class-voters-america-republican")
+    )
+    page = split_page(row["text"])
+    lines = [row["text"][s:e] for s, e in page.blocks.tolist()]
+    counter = SiteCounter()
+    counter.add("site", page)
+    index, corpus = counter.finish()
+    feats = block_features(page, index["site"], corpus, {})
+    below = feats[:, NAMES.index("below_comments_head")]
+    since = feats[:, NAMES.index("log_since_comments_head")]
+    menu, head = lines.index("Your comments"), lines.index("Comments")
+    assert menu < 20 < head
+    assert not below[: head + 1].any()
+    assert below[head + 1 :].all()
+    # "1 comment, displaying first" right below is a head too: the count starts again there.
+    assert lines[head + 1].startswith("1 comment, displaying first")
+    assert np.allclose(np.expm1(since[head + 1 : head + 4]), [1, 1, 2])
+    gold = set(row["gold"].split("\n"))
+    article = [i for i, t in enumerate(lines) if t in gold and len(t.split()) >= 20]
+    assert article and all(i < head for i in article)

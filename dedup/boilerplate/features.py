@@ -5,12 +5,14 @@ ending, words learned to mark boilerplate), where it stands (index from the top 
 bottom, how much article-like text lies before and after it), what the site repeats (the
 block on other pages exactly or with small changes, its first words, the word 3-grams it is
 made of, and how many other sites carry it), how much of it the page's first line (the
-document title) holds, and how many blocks of the same page open with the same words. The
-same for the two blocks before and after, and averages over a window. A second pass adds the
-neighbours' predicted scores.
+document title) holds, how many blocks of the same page open with the same words, and
+whether a comment section's head stands above it. The same for the two blocks before and
+after, and averages over a window. A second pass adds the neighbours' predicted scores.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -22,6 +24,17 @@ _ENDS = frozenset(".!?\"'”’)…:")
 NEIGHBOURS = (-2, -1, 1, 2)
 WINDOW = 5
 CONTEXT_WINDOWS = (3, 10)
+COPY_HEAD = 6  # words that open a block, compared with the other blocks of its page
+# A short block that opens a comment section (English). It counts once most of the page's
+# article-like text lies above it: a "Comments" link in the menu at the top is no such head.
+_COMMENTS_HEAD = re.compile(
+    r"^\W*(\d+\s+)?(comments?|responses?|replies|reactions|discussion|leave a (comment|reply)"
+    r"|post a comment|add (a|your) comment|reader comments|your comments|join the discussion"
+    r"|have your say)\b",
+    re.IGNORECASE,
+)
+_COMMENTS_HEAD_CHARS = 40
+_COMMENTS_HEAD_BELOW = 0.3  # share of the page's article-like text above the head
 
 OWN = [
     "log_tokens",
@@ -66,6 +79,7 @@ ANCHOR = [
 ]
 TITLE = ["title_cover", "title_run"]
 COPIES = ["log_copies_before", "log_copies_after"]
+COMMENTS = ["below_comments_head", "log_since_comments_head"]
 PAGE = ["log_blocks", "log_page_tokens", "one_line", "log_site_pages"]
 NEIGHBOUR_OF = [
     "log_tokens",
@@ -78,7 +92,7 @@ NEIGHBOUR_OF = [
 ]
 WINDOW_OF = ["log_tokens", "stop_ratio", "ngram_cover_mean", "lex_mean"]
 
-BASE = OWN + REPEAT + PLACE + ANCHOR + TITLE + COPIES + PAGE
+BASE = OWN + REPEAT + PLACE + ANCHOR + TITLE + COPIES + COMMENTS + PAGE
 NAMES = (
     BASE
     + [f"{n}@{d:+d}" for d in NEIGHBOURS for n in NEIGHBOUR_OF]
@@ -289,7 +303,7 @@ def _title(page: Page) -> np.ndarray:
     return out
 
 
-def _copies(page: Page, head: int = 6) -> np.ndarray:
+def _copies(page: Page, head: int = COPY_HEAD) -> np.ndarray:
     """How many blocks before and after this one in the same page open with the same words
     (columns ``COPIES``): teaser lists repeat a related article's lead two or three times, and
     a body scraped twice repeats its paragraphs."""
@@ -303,6 +317,27 @@ def _copies(page: Page, head: int = 6) -> np.ndarray:
             seen[k] = seen.get(k, 0) + 1
     after = np.array([seen.get(k, 0) - 1 - before[b] if k else 0 for b, k in enumerate(keys)])
     return np.column_stack([np.log1p(before), np.log1p(after)])
+
+
+def _comments(page: Page, place: np.ndarray) -> np.ndarray:
+    """Whether a comment section's head (``12 Comments``, ``Leave a reply``) stands above the
+    block, below most of the page's article-like text, and how many blocks up (columns
+    ``COMMENTS``): readers' comments read like article text line by line."""
+    below = place[:, PLACE.index("dense_before")] >= _COMMENTS_HEAD_BELOW
+    text = page.text
+    head = np.array(
+        [
+            e - s <= _COMMENTS_HEAD_CHARS and _COMMENTS_HEAD.match(text[s:e]) is not None
+            for s, e in page.blocks.tolist()
+        ],
+        dtype=bool,
+    )
+    idx = np.arange(page.n_blocks)
+    last = np.maximum.accumulate(np.where(head & below, idx, -1))
+    prev = np.r_[-1, last[:-1]]
+    return np.column_stack(
+        [(prev >= 0).astype(float), np.where(prev >= 0, np.log1p(idx - prev), -1.0)]
+    )
 
 
 def _main_span(gain: np.ndarray) -> tuple[int, int]:
@@ -348,14 +383,16 @@ def block_features(
         return np.zeros((0, len(NAMES)), dtype=np.float32)
     own = _own(page, lexicon)
     repeat = _repeat(page, site, corpus)
+    place = _place(page, own)
     base = np.column_stack(
         [
             own,
             repeat,
-            _place(page, own),
+            place,
             _anchors(own, repeat, site.n_pages),
             _title(page),
             _copies(page),
+            _comments(page, place),
             np.tile(
                 [
                     np.log1p(page.n_blocks),
