@@ -25,16 +25,17 @@ NEIGHBOURS = (-2, -1, 1, 2)
 WINDOW = 5
 CONTEXT_WINDOWS = (3, 10)
 COPY_HEAD = 6  # words that open a block, compared with the other blocks of its page
-# A short block that opens a comment section (English). It counts once most of the page's
-# article-like text lies above it: a "Comments" link in the menu at the top is no such head.
+# A short block that opens a comment section (English). It counts once some article-like
+# text lies above it: a "Comments" link in the menu at the top is no such head. A bare
+# "Discussion", "Responses" or "Reactions" is as often a section of the article itself.
 _COMMENTS_HEAD = re.compile(
-    r"^\W*(\d+\s+)?(comments?|responses?|replies|reactions|discussion|leave a (comment|reply)"
-    r"|post a comment|add (a|your) comment|reader comments|your comments|join the discussion"
-    r"|have your say)\b",
+    r"^\W*(\d+\s+(comments?|responses?|replies|reactions)\b|(responses?|replies)\s*\(\d+\)"
+    r"|comments?\b|leave a (comment|reply)|post a comment|add (a|your) comment|reader comments"
+    r"|your comments|join the discussion|have your say)",
     re.IGNORECASE,
 )
 _COMMENTS_HEAD_CHARS = 40
-_COMMENTS_HEAD_BELOW = 0.3  # share of the page's article-like text above the head
+_COMMENTS_HEAD_AFTER = 50  # words of article-like blocks above the head
 
 OWN = [
     "log_tokens",
@@ -226,14 +227,19 @@ def _repeat(page: Page, site: SiteIndex, corpus: Counts) -> np.ndarray:
     )
 
 
+def _dense_tokens(own: np.ndarray) -> np.ndarray:
+    """Tokens of every article-like block (10+ tokens, a quarter of them stop words), else 0."""
+    tokens = np.expm1(own[:, OWN.index("log_tokens")])
+    return tokens * ((tokens >= 10) & (own[:, OWN.index("stop_ratio")] >= 0.25))
+
+
 def _place(page: Page, own: np.ndarray) -> np.ndarray:
     """Where every block stands in the page: columns ``PLACE``."""
     nb = page.n_blocks
     idx = np.arange(nb, dtype=float)
     chars = (page.blocks[:, 1] - page.blocks[:, 0]).astype(float)
     before = np.cumsum(chars) - chars
-    tokens = np.expm1(own[:, OWN.index("log_tokens")])
-    dense = tokens * ((tokens >= 10) & (own[:, OWN.index("stop_ratio")] >= 0.25))
+    dense = _dense_tokens(own)
     total = max(dense.sum(), 1.0)
     dense_before = (np.cumsum(dense) - dense) / total
     dense_after = (dense.sum() - np.cumsum(dense)) / total
@@ -319,11 +325,12 @@ def _copies(page: Page, head: int = COPY_HEAD) -> np.ndarray:
     return np.column_stack([np.log1p(before), np.log1p(after)])
 
 
-def _comments(page: Page, place: np.ndarray) -> np.ndarray:
+def _comments(page: Page, own: np.ndarray) -> np.ndarray:
     """Whether a comment section's head (``12 Comments``, ``Leave a reply``) stands above the
-    block, below most of the page's article-like text, and how many blocks up (columns
+    block, below some of the page's article-like text, and how many blocks up (columns
     ``COMMENTS``): readers' comments read like article text line by line."""
-    below = place[:, PLACE.index("dense_before")] >= _COMMENTS_HEAD_BELOW
+    dense = _dense_tokens(own)
+    below = np.cumsum(dense) - dense >= _COMMENTS_HEAD_AFTER
     text = page.text
     head = np.array(
         [
@@ -383,16 +390,15 @@ def block_features(
         return np.zeros((0, len(NAMES)), dtype=np.float32)
     own = _own(page, lexicon)
     repeat = _repeat(page, site, corpus)
-    place = _place(page, own)
     base = np.column_stack(
         [
             own,
             repeat,
-            place,
+            _place(page, own),
             _anchors(own, repeat, site.n_pages),
             _title(page),
             _copies(page),
-            _comments(page, place),
+            _comments(page, own),
             np.tile(
                 [
                     np.log1p(page.n_blocks),
