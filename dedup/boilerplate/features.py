@@ -261,7 +261,7 @@ def _anchors(own: np.ndarray, repeat: np.ndarray, n_pages: int) -> np.ndarray:
     nb = len(repeat)
     anchor = repeat[:, REPEAT.index("fuzzy_frac")] >= 0.5 if n_pages >= 3 else np.zeros(nb, bool)
     tokens = np.expm1(own[:, OWN.index("log_tokens")])
-    dense = (tokens >= 10) & (own[:, OWN.index("stop_ratio")] >= 0.25) & ~anchor
+    dense = (_dense_tokens(own) > 0) & ~anchor
     gain = np.where(dense, tokens, -(tokens + 1) * np.where(anchor, 2.0, 1.0))
     total = max(int(anchor.sum()), 1)
     above = np.cumsum(anchor) - anchor
