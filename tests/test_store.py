@@ -132,6 +132,14 @@ def test_partition_spools_give_back_every_entry_of_every_thread(tmp_path, limit,
         keys, docs = parts.take(p)
         assert docs.dtype == np.int32
         assert sorted(zip(keys.tolist(), docs.tolist(), strict=True)) == want
+    assert parts.sizes().tolist() == sum(counts for _, _, counts in batches).tolist()
+    # A span of neighbouring partitions comes back as the partitions one by one do.
+    for lo, hi in [(0, n_parts), (2, 6), (5, 6)]:
+        keys, docs = parts.take(lo, hi)
+        one_by_one = [parts.take(p) for p in range(lo, hi)]
+        assert sorted(zip(keys.tolist(), docs.tolist(), strict=True)) == sorted(
+            (k, d) for ks, ds in one_by_one for k, d in zip(ks.tolist(), ds.tolist(), strict=True)
+        )
     parts.close()
     if limit is not None and parts.budget.spilled == 0:  # the memory is the budget's again
         assert parts.budget.left == limit

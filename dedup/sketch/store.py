@@ -408,25 +408,43 @@ class PartitionSpools:
         lane.keys.append(keys)
         lane.docs.append(docs)
 
-    def take(self, p: int) -> tuple[np.ndarray, np.ndarray]:
-        """All entries of partition ``p`` (once appends are over); partitions may be taken on
-        different threads at once."""
-        with self._lock:
-            if self._runs is None:  # the first take: appends are over
-                self._runs = []
-                for lane in self._lanes.values():
-                    lane.keys.finish()
-                    lane.docs.finish()
-                    counts = np.array(lane.counts, dtype=np.int64).reshape(-1, self.n_parts)
-                    at = np.cumsum(counts, axis=1) - counts  # each partition's place in a batch
-                    at += np.array(lane.starts, dtype=np.int64)[:, None]
-                    self._runs.append((lane, at, counts))
+    def sizes(self) -> np.ndarray:
+        """Entries per partition, once appends are over."""
+        self._finish()
+        assert self._runs is not None
+        out = np.zeros(self.n_parts, dtype=np.int64)
+        for _, _, counts in self._runs:
+            out += counts.sum(axis=0)
+        return out
+
+    def take(self, lo: int, hi: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """All entries of partitions ``lo`` to ``hi - 1`` (``lo`` alone without ``hi``), once
+        appends are over; partitions may be taken on different threads at once. A batch's
+        entries of neighbouring partitions lie together: one run per batch whatever the span."""
+        hi = lo + 1 if hi is None else hi
+        self._finish()
+        assert self._runs is not None
         keys = [np.empty(0, np.uint64)]
         docs = [np.empty(0, np.int32)]
         for lane, at, counts in self._runs:
-            keys.append(lane.keys.take_runs(at[:, p], counts[:, p]))
-            docs.append(lane.docs.take_runs(at[:, p], counts[:, p]))
+            span = counts[:, lo:hi].sum(axis=1)
+            keys.append(lane.keys.take_runs(at[:, lo], span))
+            docs.append(lane.docs.take_runs(at[:, lo], span))
         return np.concatenate(keys), np.concatenate(docs)
+
+    def _finish(self) -> None:
+        """Seal the lanes (the first read: appends are over) and place each batch's runs."""
+        with self._lock:
+            if self._runs is not None:
+                return
+            self._runs = []
+            for lane in self._lanes.values():
+                lane.keys.finish()
+                lane.docs.finish()
+                counts = np.array(lane.counts, dtype=np.int64).reshape(-1, self.n_parts)
+                at = np.cumsum(counts, axis=1) - counts  # each partition's place in a batch
+                at += np.array(lane.starts, dtype=np.int64)[:, None]
+                self._runs.append((lane, at, counts))
 
     def close(self) -> None:
         """Free the entries (memory back to the budget, files closed)."""

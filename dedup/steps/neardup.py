@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
@@ -116,6 +115,7 @@ _PLAUSIBLE_SLACK = 0.05
 _PLAUSIBLE_BLOCK = 1 << 16
 _PARTITION_BITS = 6  # the (site, shingle) keys are counted a 1/64 of the key space at a time
 _PARTITIONS = 1 << _PARTITION_BITS
+_COUNT_ENTRIES = 1 << 17  # set-aside keys counted at once at least (partitions joined up to it)
 _ONE = encode_values([1.0])[0]  # a keeper's similarity in the output
 _SHINGLE_AHEAD = 8  # shingled batches (~2 MB each) per worker waiting for the stores
 _BUCKET_BITS = 16  # (site, shingle) keys are first counted per 1/65536 of the key space
@@ -405,10 +405,7 @@ class NearDuplicates(Step):
             del cands
             self.pairs_ = np.concatenate(found)
             jac_ok = np.concatenate(found_jaccard)
-        with self._stage("cluster"), _aside(self._workers() > 1) as aside:
-            # With a spare core, the ids are JSON-encoded for the output meanwhile: the
-            # clustering runs in compiled loops and numpy, which let the GIL go.
-            encoded_ids = aside(encode_values, self.ids_)
+        with self._stage("cluster"):
             labels = self._cluster(n, jac_ok)
             self.keepers_ = choose_keepers(labels, self.set_sizes_)
             self.similarity_ = np.ones(n)
@@ -428,7 +425,6 @@ class NearDuplicates(Step):
                 dup = dup[np.argsort(self.keepers_[dup], kind="stable")]
                 to_keeper = self._similarity(np.stack([self.keepers_[dup], dup], axis=1))
                 self.similarity_[dup] = to_keeper.jaccard
-            self._encoded_ids = encoded_ids()
         self._clusters: dict[str, str] | None = None  # built on first use, as is the index
         self._index: dict[str, int] | None = None
         del self._common, self._holds_common, self._content_fp
@@ -483,18 +479,20 @@ class NearDuplicates(Step):
             holds = np.zeros(len(distinct), dtype=bool)
             shift = np.uint64(64 - _BUCKET_BITS)
 
-            def partition(p: int) -> np.ndarray:  # on the worker threads, one partition each
-                keys, docs = parts.take(p)
+            def partition(span: tuple[int, int]) -> np.ndarray:  # on the worker threads
+                keys, docs = parts.take(*span)
                 sel = heavy[(keys >> shift).astype(np.intp)]
                 keys, docs = keys[sel], docs[sel]
                 common = common_keys(keys, docs, self.sites_, distinct, limit)
                 holds[docs[is_member(keys, common)]] = True
                 return common
 
-            # Partitions are ranges of the key space in order: the keys come out sorted.
-            keys = np.concatenate(
-                [np.empty(0, np.uint64), *map_ordered(partition, range(_PARTITIONS), workers)]
-            )
+            # Partitions are ranges of the key space in order: the keys come out sorted. Small
+            # neighbours are counted together (a partition at a time, a small corpus spent
+            # its time in the calls, not the counting); none is split.
+            sizes = parts.sizes()
+            spans = _spans(sizes, max(int(sizes.max()), _COUNT_ENTRIES))
+            keys = np.concatenate([np.empty(0, np.uint64), *map_ordered(partition, spans, workers)])
             return keys, np.flatnonzero(holds)
         finally:
             parts.close()
@@ -776,7 +774,7 @@ class NearDuplicates(Step):
         """The rows of :meth:`cluster_rows` as JSON-encoded columns, for
         :meth:`dedup.io.writers.JsonlWriter.write_columns` (each id is encoded once; keepers,
         most of the rows, are their own cluster with similarity 1.0)."""
-        ids = self._encoded_ids if self._encoded_ids is not None else encode_values(self.ids_)
+        ids = encode_values(self.ids_)
         dup = np.flatnonzero(self.is_duplicate())
         cluster = list(ids)
         for i, k in zip(dup.tolist(), self.keepers_[dup].tolist(), strict=True):
@@ -800,17 +798,6 @@ class NearDuplicates(Step):
             keeper=self.ids_[k],
             similarity=round(float(self.similarity_[i]), 4),
         )
-
-
-@contextmanager
-def _aside(enabled: bool) -> Iterator[Callable[..., Callable[[], Any]]]:
-    """``run(fn, *args)`` starts ``fn(*args)`` on a thread of its own and returns a function
-    that waits for its result; when not ``enabled``, nothing runs and that result is None."""
-    if not enabled:
-        yield lambda fn, *args: lambda: None
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="dedup-aside") as pool:
-        yield lambda fn, *args: pool.submit(fn, *args).result
 
 
 def _peak_rss() -> int:
