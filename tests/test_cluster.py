@@ -3,8 +3,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import compiled
+from dedup.sketch import cluster
 from dedup.sketch.cluster import (
     UnionFind,
+    best_first,
     choose_keepers,
     component_parts,
     components,
@@ -59,6 +61,26 @@ def test_component_parts_hold_whole_components(n, parts, data):
             assert seen.setdefault(c, k) == k  # a component lies in one part only
     if len(np.unique(comp[pairs[:, 0]])) >= parts:
         assert len(got) > 1 or parts == 1
+
+
+ties = st.tuples(st.sampled_from([0.25, 0.5, 0.8, 0.9, 1.0]), st.integers(0, 3))
+
+
+@given(st.lists(ties, max_size=60), st.integers(1, 4))
+def test_best_first_ranks_as_lexsort_on_any_number_of_threads(rows, workers):
+    # Many ties in Jaccard and in the first content key: the split into Jaccard ranges must
+    # keep every tie in one range and the ranges in order, best first.
+    jaccard = np.array([j for j, _ in rows], dtype=np.float64)
+    lo = np.array([k for _, k in rows], dtype=np.uint64)
+    hi = np.arange(len(rows), dtype=np.uint64)[::-1].copy()
+    want = np.lexsort((hi, lo, -jaccard))
+    old = cluster._SPLIT_SORT
+    cluster._SPLIT_SORT = 0  # split however few pairs there are
+    try:
+        got = best_first(jaccard, lo, hi, workers)
+    finally:
+        cluster._SPLIT_SORT = old
+    assert got.tolist() == want.tolist()
 
 
 def test_keeper_is_the_largest_then_the_first():

@@ -12,6 +12,9 @@ from collections.abc import Callable
 import numpy as np
 
 from dedup import compiled
+from dedup.engines.local import map_ordered
+
+_SPLIT_SORT = 1 << 18  # pairs ranked in ranges of similarity on the worker threads from here
 
 
 class UnionFind:
@@ -73,6 +76,23 @@ def component_parts(n: int, pairs: np.ndarray, parts: int) -> list[np.ndarray]:
     want = np.arange(1, parts) * (len(pairs) / parts)
     cuts = np.unique(starts[np.minimum(np.searchsorted(starts, want), len(starts) - 1)])
     return [np.sort(part) for part in np.split(order, cuts[cuts > 0])]
+
+
+def best_first(jaccard: np.ndarray, lo: np.ndarray, hi: np.ndarray, workers: int = 1) -> np.ndarray:
+    """The order of the pairs, best first: ``np.lexsort((hi, lo, -jaccard))`` (ties broken by
+    the pairs' content keys ``lo``, ``hi``). With ``workers`` > 1, ranges of ``jaccard`` (the
+    first key, so ranges never interleave) are ranked on threads of their own: 1.6 M pairs took
+    0.5 s on one thread, one core's work before the clustering could start."""
+    if workers <= 1 or len(jaccard) < max(_SPLIT_SORT, 1):
+        return np.lexsort((hi, lo, -jaccard))
+    cuts = np.unique(np.quantile(jaccard, np.arange(1, workers) / workers))
+    where = np.searchsorted(cuts, jaccard, side="right")  # equal values share a range
+    ranges = [np.flatnonzero(where == r) for r in range(len(cuts), -1, -1)]  # best range first
+
+    def rank(idx: np.ndarray) -> np.ndarray:  # on the worker threads
+        return idx[np.lexsort((hi[idx], lo[idx], -jaccard[idx]))]
+
+    return np.concatenate([np.empty(0, np.int64), *map_ordered(rank, ranges, workers)])
 
 
 def choose_keepers(labels: np.ndarray, weight: np.ndarray) -> np.ndarray:

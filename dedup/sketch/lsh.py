@@ -113,8 +113,7 @@ def banded_candidates(
             )
 
         parts = list(map_ordered(codes_of, spans, workers))
-        codes = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts), in_place=True)
-        return _decode(codes, n)
+        return _merge_decode(parts, n, workers)
     step = max(1, min(bands, block_bytes // max(1, 32 * n)))
     codes = np.empty(0, dtype=np.int64)
     for first in range(0, bands, step):
@@ -128,10 +127,39 @@ def banded_candidates(
     return _decode(codes, n)
 
 
-def _decode(code: np.ndarray, n: int) -> np.ndarray:
-    """Pairs ``(code // n, code % n)``, written straight into the result (no temporaries:
-    at corpus scale the codes run to tens of millions)."""
-    out = np.empty((len(code), 2), dtype=np.int64)
+def _merge_decode(parts: list[np.ndarray], n: int, workers: int) -> np.ndarray:
+    """The pairs of the distinct codes of ``parts`` (each sorted and distinct), in order.
+
+    Each thread merges one range of code values from every part and decodes it into its
+    place in the result: one thread's sort and decoding of all of them took 0.6 s at 1M.
+    """
+    big = max(parts, key=len)
+    if len(parts) == 1 or not len(big):
+        return _decode(big, n)
+    cuts = big[(np.arange(1, workers) * len(big)) // workers]  # equal codes: one range
+    at = [np.concatenate([[0], np.searchsorted(p, cuts), [len(p)]]) for p in parts]
+
+    def merge(r: int) -> np.ndarray:  # on the worker threads
+        pieces = [p[a[r] : a[r + 1]] for p, a in zip(parts, at, strict=True)]
+        return sorted_unique(np.concatenate(pieces), in_place=True)
+
+    merged = list(map_ordered(merge, range(len(cuts) + 1), workers))
+    out = np.empty((sum(len(m) for m in merged), 2), dtype=np.int64)
+    starts = np.cumsum([0] + [len(m) for m in merged])
+
+    def decode(r: int) -> None:  # on the worker threads, rows of their own
+        _decode(merged[r], n, out[starts[r] : starts[r + 1]])
+
+    for _ in map_ordered(decode, range(len(merged)), workers):
+        pass
+    return out
+
+
+def _decode(code: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Pairs ``(code // n, code % n)``, written straight into ``out`` (no temporaries: at
+    corpus scale the codes run to tens of millions)."""
+    if out is None:
+        out = np.empty((len(code), 2), dtype=np.int64)
     np.floor_divide(code, n, out=out[:, 0])
     np.remainder(code, n, out=out[:, 1])
     return out

@@ -49,6 +49,7 @@ from dedup.io.records import (
 )
 from dedup.io.writers import encode_values
 from dedup.sketch.cluster import (
+    best_first,
     choose_keepers,
     component_parts,
     components,
@@ -691,7 +692,7 @@ class NearDuplicates(Step):
         rules = {"threshold": self.threshold, "containment": self.containment}
         if compiled.enabled():
             return self._guarded_in_parts(n, jaccard, lo, hi, rules)
-        rank = np.lexsort((hi, lo, -jaccard))
+        rank = best_first(jaccard, lo, hi, self._workers())
         order_of = np.empty(len(rank), dtype=np.int64)
         order_of[rank] = np.arange(len(rank))
         linked = signature_links(self.signatures_, self.set_sizes_, **rules)
@@ -706,9 +707,20 @@ class NearDuplicates(Step):
         the worker threads in parts: groups join only inside a component, and a component's
         pairs keep their best-first order without the others', so the labels are the same."""
         workers = self._workers()
+        # Ranked once, on all the threads (most pairs may lie in one component, one part).
+        order = best_first(jaccard, lo, hi, workers)
+        # More parts than threads: a thread done with a small part takes the next.
+        parts = component_parts(n, self.pairs_, _CLUSTER_PARTS * workers if workers > 1 else 1)
+        part_of = np.empty(len(self.pairs_), dtype=np.int64)
+        place = np.empty(len(self.pairs_), dtype=np.int64)  # of each pair in its part
+        for k, edges in enumerate(parts):
+            part_of[edges] = k
+            place[edges] = np.arange(len(edges))
+        part_in_order = part_of[order]
 
-        def cluster(edges: np.ndarray) -> np.ndarray:  # on the worker threads
-            rank = np.lexsort((hi[edges], lo[edges], -jaccard[edges]))
+        def cluster(k: int) -> np.ndarray:  # on the worker threads
+            edges = parts[k]
+            rank = place[order[part_in_order == k]]
             return compiled.guarded_components(
                 self.pairs_[edges],
                 rank,
@@ -719,11 +731,9 @@ class NearDuplicates(Step):
                 **rules,
             )
 
-        # More parts than threads: a thread done with a small part takes the next.
-        parts = component_parts(n, self.pairs_, _CLUSTER_PARTS * workers if workers > 1 else 1)
         alone = np.arange(n, dtype=np.int64)
         labels = alone.copy()
-        for got in map_ordered(cluster, parts, workers):
+        for got in map_ordered(cluster, range(len(parts)), workers):
             moved = np.flatnonzero(got != alone)  # the documents of the part's groups
             labels[moved] = got[moved]
         return labels
