@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,12 +76,8 @@ def test_best_first_ranks_as_lexsort_on_any_number_of_threads(rows, workers):
     lo = np.array([k for _, k in rows], dtype=np.uint64)
     hi = np.arange(len(rows), dtype=np.uint64)[::-1].copy()
     want = np.lexsort((hi, lo, -jaccard))
-    old = cluster._SPLIT_SORT
-    cluster._SPLIT_SORT = 0  # split however few pairs there are
-    try:
+    with patch.object(cluster, "_SPLIT_SORT", 0):  # split however few pairs there are
         got = best_first(jaccard, lo, hi, workers)
-    finally:
-        cluster._SPLIT_SORT = old
     assert got.tolist() == want.tolist()
 
 
