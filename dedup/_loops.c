@@ -729,7 +729,7 @@ static int member_before(const uint64_t *key, int64_t i, int64_t j)
 }
 
 /* Whether at least min_link of the pairs of left[0:nl] x right[0:nr] are linked (see
- * guarded_components). Counting stops as soon as the answer is known either way. */
+ * guard_t). Counting stops as soon as the answer is known either way. */
 static int groups_alike(const int64_t *left, int64_t nl, const int64_t *right, int64_t nr,
                         const uint32_t *sigs, int64_t num_perm, const double *sizes,
                         double threshold, double containment, double min_link)
@@ -766,120 +766,231 @@ static int groups_alike(const int64_t *left, int64_t nl, const int64_t *right, i
     return (double)linked / total >= min_link;
 }
 
-/* Components of pairs taken in order (order[k]: the k-th pair to take) where two groups
- * join only if alike as groups: of the pairs of their first `sample` members (sorted by
+/* A guarded clustering between calls: components of pairs taken in order where two groups
+ * join only if alike as groups. Of the pairs of their first `sample` members (sorted by
  * member_key, then index), at least min_link must be linked, a pair being linked when its
  * share of equal signature slots j reaches threshold or its containment estimate
  * j (sa + sb) / ((1 + j) max(min(sa, sb), 1)) reaches containment. Two single documents
- * always join. labels[i] gets the smallest member of i's group. Computes exactly what
+ * always join. labels[i] is the smallest member of i's group. Computes exactly what
  * dedup.sketch.cluster.guarded_components computes with the estimates of the near-duplicate
- * step. Returns 0, or -1 when out of memory. */
-int guarded_components(int64_t n, const int64_t *pairs, const int64_t *order, int64_t n_pairs,
-                       const uint32_t *sigs, int64_t num_perm, const double *sizes,
-                       double threshold, double containment, double min_link,
-                       const uint64_t *member_key, int64_t sample, int64_t *labels)
+ * step.
+ *
+ * Judging two groups (reading their samples' signatures from anywhere in a large array) is
+ * the cost, and it depends on the two samples only. Each sample has a number (drawn, from a
+ * clock, never reused) that changes when the sample does, so a verdict on two numbers stands
+ * until either group changes its sample: guard_judge gives the verdicts on a window of pairs
+ * ahead from the state as it is (on several threads: it only reads), and guard_take takes
+ * the pairs in order, with each verdict whose samples are still those judged and judging
+ * the others itself. The joins are those of taking every pair one after the other. */
+typedef struct {
+    int64_t n, num_perm, sample;
+    const uint32_t *sigs;
+    const double *sizes;
+    const uint64_t *member_key;
+    double threshold, containment, min_link;
+    int64_t **members; /* members[g]: group g's members in member order (NULL: one document) */
+    int64_t *size, *drawn, *labels;
+    /* Refused joins, remembered by their samples' numbers: many pairs of the same two groups
+     * come by before either changes; all but the first are refused at once. Off when the
+     * numbers of two samples do not fit one key. */
+    table_t refused;
+    int64_t n_refused, clock;
+    int remember;
+} guard_t;
+
+void guard_free(guard_t *g)
 {
-    /* members[g]: group g's members in member order (NULL for a single document) */
-    int64_t **members = calloc(n > 0 ? n : 1, sizeof(int64_t *));
-    int64_t *size = malloc((n > 0 ? n : 1) * sizeof(int64_t));
-    if (members == NULL || size == NULL) {
-        free(members);
-        free(size);
-        return -1;
+    if (g == NULL)
+        return;
+    if (g->members != NULL)
+        for (int64_t i = 0; i < g->n; i++)
+            free(g->members[i]);
+    free(g->members);
+    free(g->size);
+    free(g->drawn);
+    table_free(&g->refused);
+    free(g);
+}
+
+/* A state where every document is a group of its own (labels: n entries, filled here and
+ * kept up to date by guard_take); NULL when out of memory. */
+guard_t *guard_new(int64_t n, int64_t n_pairs, const uint32_t *sigs, int64_t num_perm,
+                   const double *sizes, double threshold, double containment, double min_link,
+                   const uint64_t *member_key, int64_t sample, int64_t *labels)
+{
+    guard_t *g = calloc(1, sizeof(guard_t));
+    if (g == NULL)
+        return NULL;
+    int64_t room = n > 0 ? n : 1;
+    g->n = n;
+    g->num_perm = num_perm;
+    g->sample = sample;
+    g->sigs = sigs;
+    g->sizes = sizes;
+    g->member_key = member_key;
+    g->threshold = threshold;
+    g->containment = containment;
+    g->min_link = min_link;
+    g->labels = labels;
+    g->members = calloc(room, sizeof(int64_t *));
+    g->size = malloc(room * sizeof(int64_t));
+    g->drawn = malloc(room * sizeof(int64_t));
+    if (g->members == NULL || g->size == NULL || g->drawn == NULL
+        || table_init(&g->refused, 1024) != 0) {
+        guard_free(g);
+        return NULL;
     }
-    /* Refused joins, remembered: the groups' samples decide a join, and a group's sample
-     * gets a new number (drawn from clock, never reused) only when it changes. Many pairs
-     * of the same two groups come by before either changes; all but the first are
-     * refused at once. Off when the numbers of two samples do not fit one key. */
-    int64_t *drawn = malloc((n > 0 ? n : 1) * sizeof(int64_t));
-    table_t refused = {0};
-    int64_t n_refused = 0, clock = n;
-    int remember = n < ((int64_t)1 << 30) && n_pairs < ((int64_t)1 << 30);
-    if (drawn == NULL || table_init(&refused, 1024) != 0) {
-        free(members);
-        free(size);
-        free(drawn);
-        table_free(&refused);
-        return -1;
-    }
-    refused.mark = 1;
+    g->refused.mark = 1;
+    g->clock = n;
+    g->remember = n < ((int64_t)1 << 30) && n_pairs < ((int64_t)1 << 30);
     for (int64_t i = 0; i < n; i++) {
         labels[i] = i;
-        size[i] = 1;
-        drawn[i] = i;
+        g->size[i] = 1;
+        g->drawn[i] = i;
     }
-    int status = 0;
-    for (int64_t k = 0; k < n_pairs; k++) {
-        /* The pairs come in rank order, from anywhere in the arrays: their rows and their
-         * documents' labels are asked for some pairs ahead. */
-        if (k + 16 < n_pairs)
-            PREFETCH(pairs + 2 * order[k + 16]);
-        if (k + 8 < n_pairs) {
-            PREFETCH(labels + pairs[2 * order[k + 8]]);
-            PREFETCH(labels + pairs[2 * order[k + 8] + 1]);
+    return g;
+}
+
+/* The key of the refused join of two samples' numbers. */
+static uint64_t refusal_key(int64_t da, int64_t db)
+{
+    uint64_t lo = (uint64_t)(da < db ? da : db), hi = (uint64_t)(da < db ? db : da);
+    return mix((lo << 32) | hi); /* a bijection: keys stay distinct */
+}
+
+/* Whether groups ga and gb join without being judged (their samples make one pair). */
+static int guard_trivial(const guard_t *g, int64_t ga, int64_t gb)
+{
+    int64_t nl = g->size[ga] < g->sample ? g->size[ga] : g->sample;
+    int64_t nr = g->size[gb] < g->sample ? g->size[gb] : g->sample;
+    return nl * nr <= 1;
+}
+
+/* Whether groups ga and gb (not trivial) are alike: 1 or 0. */
+static int guard_alike(const guard_t *g, int64_t ga, int64_t gb)
+{
+    int64_t nl = g->size[ga] < g->sample ? g->size[ga] : g->sample;
+    int64_t nr = g->size[gb] < g->sample ? g->size[gb] : g->sample;
+    const int64_t *left = g->members[ga] ? g->members[ga] : &ga;
+    const int64_t *right = g->members[gb] ? g->members[gb] : &gb;
+    return groups_alike(left, nl, right, nr, g->sigs, g->num_perm, g->sizes, g->threshold,
+                        g->containment, g->min_link);
+}
+
+/* Ask for what the pairs some places after k need, so that their misses overlap (in a
+ * loop with the state's arrays in locals: read through the state, or passed to a function,
+ * they were loaded again at every use, and the loop took a third longer). */
+#define GUARD_PREFETCH(k, k1)                                                                  \
+    do {                                                                                       \
+        if ((k) + 16 < (k1))                                                                   \
+            PREFETCH(pairs + 2 * order[(k) + 16]);                                             \
+        if ((k) + 8 < (k1)) {                                                                  \
+            PREFETCH(labels + pairs[2 * order[(k) + 8]]);                                      \
+            PREFETCH(labels + pairs[2 * order[(k) + 8] + 1]);                                  \
+        }                                                                                      \
+        if ((k) + 4 < (k1)) {                                                                  \
+            for (int side = 0; side < 2; side++) {                                             \
+                int64_t grp = labels[pairs[2 * order[(k) + 4] + side]];                        \
+                PREFETCH(members + grp);                                                       \
+                PREFETCH(size + grp);                                                          \
+                PREFETCH(drawn + grp);                                                         \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+#define JUDGE_BLOCK 64 /* pairs judged together: a block's verdicts fill one cache line */
+
+/* Verdicts on the pairs order[k0:k1] from the state as it is: verdict[k - k0] is 1 (alike,
+ * or two single documents), 0 (not alike) or -1 (one group already), and seen[2 (k - k0)]
+ * and seen[2 (k - k0) + 1] the numbers of the two samples judged. Judges the blocks of
+ * JUDGE_BLOCK pairs first, first + step, ...: `step` threads, each with its own `first`,
+ * share the work about equally however it is spread over the pairs. Only reads the state:
+ * threads may judge at once, while no guard_take runs. */
+void guard_judge(const guard_t *g, const int64_t *pairs, const int64_t *order, int64_t k0,
+                 int64_t k1, int64_t first, int64_t step, int8_t *verdict, int64_t *seen)
+{
+    const int64_t *labels = g->labels, *size = g->size, *drawn = g->drawn;
+    int64_t *const *members = g->members;
+    for (int64_t lo = k0 + first * JUDGE_BLOCK; lo < k1; lo += step * JUDGE_BLOCK) {
+        int64_t hi = lo + JUDGE_BLOCK < k1 ? lo + JUDGE_BLOCK : k1;
+        for (int64_t k = lo; k < hi; k++) {
+            GUARD_PREFETCH(k, hi);
+            int64_t p = order[k], i = k - k0;
+            int64_t ga = labels[pairs[2 * p]], gb = labels[pairs[2 * p + 1]];
+            seen[2 * i] = drawn[ga];
+            seen[2 * i + 1] = drawn[gb];
+            if (ga == gb)
+                verdict[i] = -1;
+            else if (guard_trivial(g, ga, gb))
+                verdict[i] = 1;
+            else if (g->remember && table_has(&g->refused, refusal_key(drawn[ga], drawn[gb])))
+                verdict[i] = 0;
+            else
+                verdict[i] = (int8_t)guard_alike(g, ga, gb);
         }
-        if (k + 4 < n_pairs) {
-            for (int side = 0; side < 2; side++) {
-                int64_t g = labels[pairs[2 * order[k + 4] + side]];
-                PREFETCH(members + g);
-                PREFETCH(size + g);
-                PREFETCH(drawn + g);
-            }
-        }
-        int64_t p = order[k];
+    }
+}
+
+/* Join groups ga and gb; 0, or -1 when out of memory. */
+static int guard_join(guard_t *g, int64_t ga, int64_t gb)
+{
+    int64_t keep = ga < gb ? ga : gb, gone = ga < gb ? gb : ga;
+    int64_t n_keep = g->size[keep], n_gone = g->size[gone];
+    int64_t *joined = malloc((n_keep + n_gone) * sizeof(int64_t));
+    if (joined == NULL)
+        return -1;
+    const int64_t *a = g->members[keep] ? g->members[keep] : &keep;
+    const int64_t *b = g->members[gone] ? g->members[gone] : &gone;
+    int64_t i = 0, j = 0, m = 0;
+    while (i < n_keep && j < n_gone)
+        joined[m++] = member_before(g->member_key, b[j], a[i]) ? b[j++] : a[i++];
+    while (i < n_keep)
+        joined[m++] = a[i++];
+    while (j < n_gone)
+        joined[m++] = b[j++];
+    for (int64_t x = 0; x < n_gone; x++)
+        g->labels[b[x]] = keep;
+    if (n_keep < g->sample || memcmp(joined, a, (size_t)g->sample * sizeof(int64_t)) != 0)
+        g->drawn[keep] = g->clock++; /* a new sample */
+    free(g->members[keep]);
+    free(g->members[gone]);
+    g->members[keep] = joined;
+    g->members[gone] = NULL;
+    g->size[keep] = n_keep + n_gone;
+    return 0;
+}
+
+/* Take the pairs order[k0:k1] in order. verdict and seen (as guard_judge gave them for the
+ * same pairs, or NULL): a verdict stands where the pair's groups still have the samples
+ * judged. Returns 0, or -1 when out of memory. */
+int guard_take(guard_t *g, const int64_t *pairs, const int64_t *order, int64_t k0, int64_t k1,
+               const int8_t *verdict, const int64_t *seen)
+{
+    int64_t *labels = g->labels, *size = g->size, *drawn = g->drawn;
+    int64_t **members = g->members;
+    for (int64_t k = k0; k < k1; k++) {
+        GUARD_PREFETCH(k, k1);
+        int64_t p = order[k], i = k - k0;
         int64_t ga = labels[pairs[2 * p]], gb = labels[pairs[2 * p + 1]];
         if (ga == gb)
             continue;
-        const int64_t *left = members[ga] ? members[ga] : &ga;
-        const int64_t *right = members[gb] ? members[gb] : &gb;
-        int64_t nl = size[ga] < sample ? size[ga] : sample;
-        int64_t nr = size[gb] < sample ? size[gb] : sample;
-        if (nl * nr > 1) {
-            uint64_t lo = (uint64_t)(drawn[ga] < drawn[gb] ? drawn[ga] : drawn[gb]);
-            uint64_t hi = (uint64_t)(drawn[ga] < drawn[gb] ? drawn[gb] : drawn[ga]);
-            uint64_t key = mix((lo << 32) | hi); /* a bijection: keys stay distinct */
-            if (remember && table_has(&refused, key))
-                continue;
-            if (!groups_alike(left, nl, right, nr, sigs, num_perm, sizes, threshold,
-                              containment, min_link)) {
-                if (remember && table_insert(&refused, &n_refused, key) != 0) {
-                    status = -1;
-                    break;
-                }
+        if (!guard_trivial(g, ga, gb)) {
+            int64_t da = drawn[ga], db = drawn[gb];
+            int alike;
+            if (verdict != NULL && verdict[i] >= 0 && seen[2 * i] == da && seen[2 * i + 1] == db)
+                alike = verdict[i];
+            else if (g->remember && table_has(&g->refused, refusal_key(da, db)))
+                alike = 0;
+            else
+                alike = guard_alike(g, ga, gb);
+            if (!alike) {
+                if (g->remember && table_insert(&g->refused, &g->n_refused, refusal_key(da, db)))
+                    return -1;
                 continue;
             }
         }
-        int64_t keep = ga < gb ? ga : gb, gone = ga < gb ? gb : ga;
-        int64_t n_keep = size[keep], n_gone = size[gone];
-        int64_t *joined = malloc((n_keep + n_gone) * sizeof(int64_t));
-        if (joined == NULL) {
-            status = -1;
-            break;
-        }
-        const int64_t *a = members[keep] ? members[keep] : &keep;
-        const int64_t *b = members[gone] ? members[gone] : &gone;
-        int64_t i = 0, j = 0, m = 0;
-        while (i < n_keep && j < n_gone)
-            joined[m++] = member_before(member_key, b[j], a[i]) ? b[j++] : a[i++];
-        while (i < n_keep)
-            joined[m++] = a[i++];
-        while (j < n_gone)
-            joined[m++] = b[j++];
-        for (int64_t g = 0; g < n_gone; g++)
-            labels[b[g]] = keep;
-        if (n_keep < sample || memcmp(joined, a, (size_t)sample * sizeof(int64_t)) != 0)
-            drawn[keep] = clock++; /* a new sample */
-        free(members[keep]);
-        free(members[gone]);
-        members[keep] = joined;
-        members[gone] = NULL;
-        size[keep] = n_keep + n_gone;
+        if (guard_join(g, ga, gb) != 0)
+            return -1;
     }
-    for (int64_t g = 0; g < n; g++)
-        free(members[g]);
-    free(members);
-    free(size);
-    free(drawn);
-    table_free(&refused);
-    return status;
+    return 0;
 }

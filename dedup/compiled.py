@@ -18,6 +18,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -33,6 +34,9 @@ _LOAD_LOCK = threading.Lock()
 # and the memory of the keys computed in one pass over the signatures.
 BAND_GROUP_DOCS = 4096
 BAND_KEY_BYTES = 64 << 20
+# guarded_components: pairs judged ahead on the threads before they are taken in order (more
+# pairs, fewer waits; but more verdicts are out of date when taken).
+JUDGE_WINDOW = 8192
 
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -53,10 +57,13 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "copy_runs": (None, [_P, _P, _P, _P, _P, _I]),
     "union_components": (None, [_I, _P, _I, _P]),
-    "guarded_components": (
-        ctypes.c_int,
-        [_I, _P, _P, _I, _P, _I, _P, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P, _I, _P],
+    "guard_new": (
+        _P,
+        [_I, _I, _P, _I, _P, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P, _I, _P],
     ),
+    "guard_judge": (None, [_P, _P, _P, _I, _I, _I, _I, _P, _P]),
+    "guard_take": (ctypes.c_int, [_P, _P, _P, _I, _I, _P, _P]),
+    "guard_free": (None, [_P]),
     "dedup_free": (None, [_P]),
 }
 
@@ -442,9 +449,18 @@ def guarded_components(
     min_link: float,
     member_key: np.ndarray,
     sample: int = 16,
+    workers: int = 1,
+    window: int = JUDGE_WINDOW,
 ) -> np.ndarray:
     """:func:`dedup.sketch.cluster.guarded_components` with the pairs taken in ``order`` and
-    :func:`dedup.sketch.cluster.signature_links` for ``linked``, in one compiled loop."""
+    :func:`dedup.sketch.cluster.signature_links` for ``linked``, in compiled loops.
+
+    With ``workers`` > 1, the groups of the next ``window`` pairs are judged on that many
+    threads from the groups as they are, then the pairs are taken in order on this one: a
+    verdict stands where neither group has changed its sample since (the others are judged
+    again), so the labels are those of one thread. Judging reads the samples' signatures from
+    anywhere in the array: three quarters of the loop at a million documents.
+    """
     n = len(sigs)
     pairs, order = _c(pairs, np.int64).reshape(-1, 2), _c(order, np.int64)
     sigs, sizes = _c(sigs, np.uint32), _c(sizes, np.float64)
@@ -453,12 +469,48 @@ def guarded_components(
         raise ValueError("guarded_components: one size and key per document, one rank per pair")
     if len(pairs) and (pairs.min() < 0 or pairs.max() >= n):
         raise ValueError("guarded_components: a pair names no document")
+    lib = _library()
     labels = np.empty(n, np.int64)
-    status = _library().guarded_components(
-        n, _ptr(pairs), _ptr(order), len(order), _ptr(sigs), sigs.shape[1] if sigs.ndim == 2 else 0,
-        _ptr(sizes), float(threshold), float(containment), float(min_link), _ptr(member_key),
-        int(sample), _ptr(labels),
+    state = lib.guard_new(
+        n, len(order), _ptr(sigs), sigs.shape[1] if sigs.ndim == 2 else 0, _ptr(sizes),
+        float(threshold), float(containment), float(min_link), _ptr(member_key), int(sample),
+        _ptr(labels),
     )  # fmt: skip
+    if not state:
+        raise MemoryError("guarded_components: out of memory")
+    try:
+        if workers <= 1 or len(order) <= window:
+            status = lib.guard_take(state, _ptr(pairs), _ptr(order), 0, len(order), None, None)
+        else:
+            status = _judged_ahead(state, pairs, order, workers, window)
+    finally:
+        lib.guard_free(state)
     if status:
         raise MemoryError("guarded_components: out of memory")
     return labels
+
+
+def _judged_ahead(
+    state: int, pairs: np.ndarray, order: np.ndarray, workers: int, window: int
+) -> int:
+    """Take the pairs a window at a time, each judged first on ``workers`` threads (this one
+    and helpers): blocks of pairs in turn, so each thread gets its share of the costly ones."""
+    lib = _library()
+    verdict = np.empty(window, np.int8)
+    seen = np.empty(2 * window, np.int64)
+    args = (state, _ptr(pairs), _ptr(order))
+
+    def judge(k0: int, k1: int, first: int) -> None:
+        lib.guard_judge(*args, k0, k1, first, workers, _ptr(verdict), _ptr(seen))
+
+    with ThreadPoolExecutor(workers - 1, thread_name_prefix="dedup-judge") as pool:
+        for k0 in range(0, len(order), window):
+            k1 = min(k0 + window, len(order))
+            helpers = [pool.submit(judge, k0, k1, first) for first in range(1, workers)]
+            judge(k0, k1, 0)
+            for helper in helpers:
+                helper.result()
+            status = lib.guard_take(*args, k0, k1, _ptr(verdict), _ptr(seen))
+            if status:
+                return status
+    return 0

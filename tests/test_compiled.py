@@ -297,3 +297,17 @@ def test_guarded_components_match_the_python_loop(n, data):
         pairs, rank, sigs, sizes, min_link=min_link, member_key=key, sample=sample, **rules
     )
     assert got.tolist() == want.tolist()
+    # Judged ahead on threads, a few pairs at a time: verdicts out of date are judged again.
+    ahead = compiled.guarded_components(
+        pairs,
+        rank,
+        sigs,
+        sizes,
+        min_link=min_link,
+        member_key=key,
+        sample=sample,
+        workers=data.draw(st.integers(2, 4)),
+        window=data.draw(st.integers(1, 6)),
+        **rules,
+    )
+    assert ahead.tolist() == want.tolist()

@@ -728,6 +728,8 @@ class NearDuplicates(Step):
                 self.set_sizes_,
                 min_link=self.min_link,
                 member_key=self._content_fp,
+                # A part of most pairs (one component may hold them): judged on all threads.
+                workers=workers if len(edges) * workers > len(self.pairs_) else 1,
                 **rules,
             )
 
