@@ -450,7 +450,7 @@ def guarded_components(
     member_key: np.ndarray,
     sample: int = 16,
     workers: int = 1,
-    window: int = JUDGE_WINDOW,
+    window: int | None = None,
 ) -> np.ndarray:
     """:func:`dedup.sketch.cluster.guarded_components` with the pairs taken in ``order`` and
     :func:`dedup.sketch.cluster.signature_links` for ``linked``, in compiled loops.
@@ -459,8 +459,10 @@ def guarded_components(
     threads from the groups as they are, then the pairs are taken in order on this one: a
     verdict stands where neither group has changed its sample since (the others are judged
     again), so the labels are those of one thread. Judging reads the samples' signatures from
-    anywhere in the array: three quarters of the loop at a million documents.
+    anywhere in the array: three quarters of the loop at a million documents. ``window``:
+    :data:`JUDGE_WINDOW` pairs unless given.
     """
+    window = window or JUDGE_WINDOW
     n = len(sigs)
     pairs, order = _c(pairs, np.int64).reshape(-1, 2), _c(order, np.int64)
     sigs, sizes = _c(sigs, np.uint32), _c(sizes, np.float64)

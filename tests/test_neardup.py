@@ -219,6 +219,24 @@ def test_clusters_in_parts_on_the_threads_are_the_clusters_of_one_pass(monkeypat
     assert list(three.cluster_rows()) == list(one.cluster_rows())
 
 
+def test_clusters_judged_ahead_on_the_threads_are_the_clusters_of_one_pass(monkeypatch):
+    """All the dev set's pairs in one part, judged ahead on two threads a few pairs at a time
+    (most verdicts out of date when taken): the clusters of one pass over all pairs."""
+    import dedup.compiled as compiled
+
+    if not compiled.enabled():
+        pytest.skip("the compiled loops are not built")
+    docs = read_jsonl(shared("neardup", "dev.jsonl"))
+    monkeypatch.setattr(neardup, "component_parts", lambda n, pairs, parts: [np.arange(len(pairs))])
+    monkeypatch.setattr(compiled, "JUDGE_WINDOW", 4)
+    judged = []
+    take = compiled._judged_ahead
+    monkeypatch.setattr(compiled, "_judged_ahead", lambda *a: judged.append(a[-1]) or take(*a))
+    two = NearDuplicates(n_jobs=2).fit(docs)
+    assert judged == [4]
+    assert _rows_digest(two) == DEV_CLUSTERS_SHA256
+
+
 def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):
     default = NearDuplicates().fit(sample_docs)
     for memory in (0, "64K", None):
