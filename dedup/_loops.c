@@ -858,19 +858,22 @@ static uint64_t refusal_key(int64_t da, int64_t db)
     return mix((lo << 32) | hi); /* a bijection: keys stay distinct */
 }
 
+/* Members of group grp in its sample: all of them, up to `sample`. */
+static inline int64_t sample_size(const guard_t *g, int64_t grp)
+{
+    return g->size[grp] < g->sample ? g->size[grp] : g->sample;
+}
+
 /* Whether groups ga and gb join without being judged (their samples make one pair). */
 static int guard_trivial(const guard_t *g, int64_t ga, int64_t gb)
 {
-    int64_t nl = g->size[ga] < g->sample ? g->size[ga] : g->sample;
-    int64_t nr = g->size[gb] < g->sample ? g->size[gb] : g->sample;
-    return nl * nr <= 1;
+    return sample_size(g, ga) * sample_size(g, gb) <= 1;
 }
 
 /* Whether groups ga and gb (not trivial) are alike: 1 or 0. */
 static int guard_alike(const guard_t *g, int64_t ga, int64_t gb)
 {
-    int64_t nl = g->size[ga] < g->sample ? g->size[ga] : g->sample;
-    int64_t nr = g->size[gb] < g->sample ? g->size[gb] : g->sample;
+    int64_t nl = sample_size(g, ga), nr = sample_size(g, gb);
     const int64_t *left = g->members[ga] ? g->members[ga] : &ga;
     const int64_t *right = g->members[gb] ? g->members[gb] : &gb;
     return groups_alike(left, nl, right, nr, g->sigs, g->num_perm, g->sizes, g->threshold,
