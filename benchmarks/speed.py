@@ -18,9 +18,10 @@ For each run the harness measures wall time, CPU time (user + system of the whol
 tree: it is a child subreaper, so the tree's processes are all reaped into
 ``RUSAGE_CHILDREN``) and peak RSS of the tree (the RSS of the process and all its
 descendants, summed, polled every 50 ms: shared pages of forked workers count once per
-process). Each (tool, corpus) is run ``--repeats`` times, interleaved, and the median is
-reported; a tool whose first run takes longer than ``--single-run-above`` seconds runs once.
-Clusters are checked against the near-duplicates planted in the corpus (see
+process). Each run's input is read once before it starts (untimed), so that every run finds
+it in the page cache. Each (tool, corpus) is run ``--repeats`` times, interleaved, and the
+median is reported; a tool whose first run takes longer than ``--single-run-above`` seconds
+runs once. Clusters are checked against the near-duplicates planted in the corpus (see
 ``make_speed_corpus.py``) so a fast tool that does less work shows it.
 
 Peers live in their own virtual environment (``benchmarks/.venv-peers``, made with pinned
@@ -69,6 +70,8 @@ REUTERS = ROOT.parent / "shared" / "data" / "raw_news" / "reuters21578.jsonl"
 THRESHOLD = 0.8
 NUM_PERM = 128
 POLL_S = 0.05
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+WARM_CHUNK = 16 << 20  # bytes per read when warming a run's input
 MIB = 1024 * 1024
 
 # Versions the peers' environment is made with (pip resolves their other dependencies).
@@ -259,24 +262,73 @@ def _become_subreaper() -> bool:
         return False
 
 
+def _descendants(me: int) -> list[int] | None:
+    """The pids of all descendants of ``me``, from each task's ``children`` file in /proc
+    (None where the system has none). psutil finds them by reading every process of the
+    machine: 20 times a second, that took a share of a core from the run it measured."""
+    if not os.path.exists(f"/proc/{me}/task/{me}/children"):
+        return None
+    found: list[int] = []
+    todo = [me]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except OSError:
+            return None
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return None
+            found += kids
+            todo += kids
+    return found
+
+
+def _rss_of(pid: int) -> int | None:
+    """Resident bytes of ``pid`` (``/proc/PID/statm``), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _tree_rss(me: int) -> tuple[int, int, int]:
     """(sum of RSS, largest RSS, number of processes) of all descendants of ``me``."""
-    import psutil
+    pids = _descendants(me) if sys.platform == "linux" else None
+    if pids is None:
+        import psutil
 
-    total = largest = count = 0
-    try:
-        procs = psutil.Process(me).children(recursive=True)
-    except psutil.Error:
-        return 0, 0, 0
-    for p in procs:
         try:
-            rss = p.memory_info().rss
+            procs = psutil.Process(me).children(recursive=True)
         except psutil.Error:
-            continue
-        total += rss
-        largest = max(largest, rss)
-        count += 1
-    return total, largest, count
+            return 0, 0, 0
+        rss_of = {}
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                rss_of[p.pid] = p.memory_info().rss
+    else:
+        rss_of = {pid: _rss_of(pid) for pid in pids}
+    sizes = [r for r in rss_of.values() if r is not None]
+    return sum(sizes), max(sizes, default=0), len(sizes)
+
+
+def warm(paths: list[Path]) -> None:
+    """Read ``paths`` (files, or every file of a folder) once, so that a run starts with its
+    input in the page cache: this machine's cache gives back pages unused for half a minute,
+    so some runs would otherwise read part of their input from disk and some not."""
+    for path in paths:
+        for file in sorted(path.iterdir()) if path.is_dir() else [path]:
+            with open(file, "rb", buffering=0) as fh:
+                while fh.read(WARM_CHUNK):
+                    pass
 
 
 def measure(cmd: list[str], env: dict[str, str], log: Path, timeout: float, rss_limit: int) -> Run:
@@ -602,6 +654,10 @@ def run_corpus(
         elif t.env == "peers" and (py is None or peer_error):
             skipped[t.key] = peer_error or "no peers environment"
     load = os.getloadavg()[0]
+    # What the runs read: warmed before each one (see warm()).
+    inputs = {str(corpus.path)}
+    if "datatrove" in {t.key for t in tools} and "datatrove" not in skipped:
+        inputs.add(str(corpus.shards(args.cache, k=2)))
     for rep in range(repeats):
         for t in tools:
             if t.key in skipped:
@@ -612,6 +668,7 @@ def run_corpus(
             scratch = Path(tempfile.mkdtemp(prefix=f"{t.key}-", dir=args.cache))
             try:
                 cmd = command(t, corpus, scratch, py, args.cache)
+                warm([Path(a) for a in cmd if a in inputs])
                 r = measure(
                     cmd,
                     env,
@@ -782,7 +839,9 @@ def write_md(data: dict, path: Path) -> None:
         "",
         "- Every tool runs in its own process on the same JSONL file: lower-cased word 5-grams "
         "(where the tool lets us choose), 128 permutations, Jaccard threshold 0.8. One process "
-        "unless the workers column says otherwise.",
+        "unless the workers column says otherwise. Before each run its input is read once, "
+        "untimed, so every run starts with it in the page cache (this machine gives back "
+        "cached pages unused for ~30 s, so runs read a varying part of it from disk otherwise).",
         "- **wall s**: start of the process to its exit, interpreter start-up and imports "
         "included (the tool as a user runs it; `dedup`'s compiled loops are a C library built "
         "when it is installed). **CPU s**: user + system time of the whole "
@@ -797,7 +856,7 @@ def write_md(data: dict, path: Path) -> None:
         "`dedup`'s containment rule). Tools without verification are marked in the notes.",
         "- Other work may run on the same 2-core machine. **other load**: cores used by "
         "processes outside the measured tree while it ran (machine busy time from `/proc/stat` "
-        "less the tree's CPU time, over the wall time; the harness's own polling is ~0.02). "
+        "less the tree's CPU time, over the wall time; the harness's own polling is ~0.005). "
         "Above ~0.3 the wall times of that row are inflated; compare tools within one table.",
         "",
         "## Corpora",
