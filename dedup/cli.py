@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from dedup import __version__
+from dedup.allocator import keep_freed_memory
 from dedup.audit import read_jsonl as read_audit
 from dedup.audit import rebuild_text
 from dedup.audit import restore as restore_docs
@@ -121,6 +122,7 @@ def main(
     ] = None,
 ) -> None:
     """Near-duplicate and boilerplate detection for scraped text corpora."""
+    keep_freed_memory()  # batches reuse the memory of the batches before them
     # A polite kill (SIGTERM) ends a run like Ctrl-C: temporary outputs and work directories
     # are removed on the way out.
     signal.signal(signal.SIGTERM, _terminated)
