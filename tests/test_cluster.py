@@ -87,6 +87,20 @@ def test_keeper_is_the_largest_then_the_first():
     assert choose_keepers(labels, weight).tolist() == [1, 1, 1, 3, 3]
 
 
+@given(
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 4)), min_size=0, max_size=12),
+)
+def test_keepers_match_a_sort_of_every_document(rows):
+    # Labels are any document index (as the clusterings give them); ties in weight are common.
+    labels = np.array([label % max(len(rows), 1) for label, _ in rows], dtype=np.int64)
+    weight = np.array([w for _, w in rows], dtype=np.float64)
+    want = []
+    for label in labels.tolist():
+        group = [j for j in range(len(rows)) if labels[j] == label]
+        want.append(min(group, key=lambda j: (-weight[j], j)))
+    assert choose_keepers(labels, weight).tolist() == want
+
+
 def test_union_find_reports_merges():
     uf = UnionFind(3)
     assert uf.union(0, 1) and not uf.union(1, 0)
