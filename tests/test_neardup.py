@@ -210,6 +210,7 @@ def test_clusters_in_parts_on_the_threads_are_the_clusters_of_one_pass(monkeypat
     one = NearDuplicates(n_jobs=1).fit(docs)
     assert _rows_digest(one) == DEV_CLUSTERS_SHA256
     monkeypatch.setattr(neardup, "_CLUSTER_PARTS", 50)
+    monkeypatch.setattr(neardup, "_SPLIT_PAIRS", 0)  # in parts however few the pairs
     seen = []
     monkeypatch.setattr(
         neardup, "component_parts", lambda *a: seen.append(component_parts(*a)) or seen[-1]
