@@ -302,7 +302,7 @@ def _rss_of(pid: int) -> int | None:
 
 def _tree_rss(me: int) -> tuple[int, int, int]:
     """(sum of RSS, largest RSS, number of processes) of all descendants of ``me``."""
-    pids = _descendants(me) if sys.platform == "linux" else None
+    pids = _descendants(me)
     if pids is None:
         import psutil
 

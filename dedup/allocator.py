@@ -4,8 +4,8 @@ Every batch of a fit allocates and frees arrays of a few megabytes. With glibc's
 memory freed on the worker threads' arenas goes back to the system at once and the next
 batch takes it again, page by page, each page zeroed by the kernel. At a million documents
 on two workers that was a sixth to a quarter of the run's system time (0.3-1 s of its wall
-time); on one worker, less. Arrays up to ``MMAP_THRESHOLD``
-now come from the arenas, which keep up to ``TRIM_THRESHOLD`` of free memory each.
+time); on one worker, less. Arrays up to ``MMAP_THRESHOLD`` now come from the arenas, which
+keep up to ``TRIM_THRESHOLD`` of free memory each.
 
 Only the command line calls :func:`keep_freed_memory`: the allocator is the process's, and a
 program that imports ``dedup`` keeps its own settings.
