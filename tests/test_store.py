@@ -1,4 +1,5 @@
 from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import compiled
+from dedup.sketch import store
 from dedup.sketch.common import common_keys, common_mask, distinct_sets, is_member, site_limits
 from dedup.sketch.lsh import band_keys, banded_candidates, candidate_pairs
 from dedup.sketch.store import (
@@ -223,14 +225,31 @@ def test_banded_candidates_match_candidate_pairs():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.integers(0, 3000), max_size=12), st.integers(1, 5))
-def test_growing_rows_hold_the_rows_appended_in_order(sizes, width):
+@given(st.lists(st.integers(0, 3000), max_size=12), st.integers(1, 5), st.booleans())
+def test_growing_rows_hold_the_rows_appended_in_order(sizes, width, remap):
     rng = np.random.default_rng(len(sizes))
     blocks = [rng.integers(0, 2**32, (n, width), dtype=np.uint32) for n in sizes]
-    rows = GrowingRows(width, np.uint32)
-    for block in blocks:
-        rows.append(block)
-    got = rows.finish()
+    # Without remap: the path of systems without mremap (a new buffer and one copy).
+    with patch.object(store, "_private_map", store._private_map if remap else bytearray):
+        rows = GrowingRows(width, np.uint32)
+        for block in blocks:
+            rows.append(block)
+        got = rows.finish()
     want = np.concatenate([np.empty((0, width), np.uint32), *blocks])
     assert got.dtype == np.uint32 and got.shape == want.shape
     assert np.array_equal(got, want)
+    got[:] = 7  # the signatures are written again in place (content sketches)
+    assert (got == 7).all()
+
+
+def test_growing_rows_take_memory_only_for_rows_written():
+    rows = GrowingRows(128, np.uint32)
+    rows.append(np.ones((1000, 128), np.uint32))
+    rows.append(np.ones((1000, 128), np.uint32))  # capacity doubles to 2048 rows
+    got = rows.finish()
+    assert got.shape == (2000, 128) and (got == 1).all()
+    # ndarray.resize zero-filled each new half: the map is cut back to the rows written.
+    owner = got
+    while not isinstance(owner, memoryview):
+        owner = owner.base
+    assert len(owner.obj) == got.nbytes

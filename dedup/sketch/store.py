@@ -12,9 +12,9 @@ its descriptor), so a run that is killed leaves no file behind.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import re
-import secrets
 import shutil
 import tempfile
 import threading
@@ -96,7 +96,7 @@ class Budget:
                 # Named before it is made, so an interrupt between the two still finds it in
                 # close().
                 parent = Path(self._parent if self._parent is not None else tempfile.gettempdir())
-                self._dir = parent / f"dedup-{os.getpid()}-{secrets.token_hex(4)}"
+                self._dir = parent / f"dedup-{os.getpid()}-{os.urandom(4).hex()}"
                 self._dir.mkdir(mode=0o700)
             return self._dir / name
 
@@ -348,27 +348,60 @@ class Spool:
 class GrowingRows:
     """Rows of one width appended in order into one array that grows in place.
 
-    The array doubles by ``ndarray.resize``: the allocator remaps a large block instead of
-    copying it, and pages not yet written take no memory, so the peak stays about one array
-    (a list of per-batch blocks joined at the end would hold every row twice).
+    The rows live in a private anonymous map that doubles by ``mremap``: the pages move
+    without a copy, and pages not yet written take no memory, so the peak stays about one
+    array (a list of per-batch blocks joined at the end would hold every row twice).
+    ``ndarray.resize`` also moved them, but zero-filled each new half first, faulting it in
+    while holding the GIL the worker threads wait for.
     """
 
     def __init__(self, width: int, dtype: np.dtype | type) -> None:
-        self._rows = np.empty((1024, width), dtype=dtype)
+        self.width = width
+        self.dtype = np.dtype(dtype)
         self.n = 0
+        self._map: mmap.mmap | bytearray | None = None
+        self._rows = np.empty((0, width), dtype=self.dtype)
 
     def append(self, rows: np.ndarray) -> None:
         need = self.n + len(rows)
         if need > len(self._rows):
-            self._rows.resize((max(need, 2 * len(self._rows)), self._rows.shape[1]), refcheck=False)
+            self._grow(max(need, 2 * len(self._rows), 1024))
         self._rows[self.n : need] = rows
         self.n = need
 
     def finish(self) -> np.ndarray:
         """The rows appended, as one array (the object is spent)."""
-        rows, self._rows = self._rows, np.empty((0, self._rows.shape[1]), self._rows.dtype)
-        rows.resize((self.n, rows.shape[1]), refcheck=False)
+        if self.n == 0:
+            rows = np.empty((0, self.width), dtype=self.dtype)
+        else:
+            self._grow(self.n)  # gives the pages past the last row back
+            rows = self._rows
+        self._map, self._rows = None, np.empty((0, self.width), dtype=self.dtype)
         return rows
+
+    def _grow(self, capacity: int) -> None:
+        nbytes = capacity * self.width * self.dtype.itemsize
+        # A map with an array on it cannot move: the array goes first.
+        self._rows = np.empty((0, self.width), dtype=self.dtype)
+        try:
+            self._map.resize(nbytes)  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError, SystemError, BufferError):
+            # The first map, or a system without mremap: a new map and one copy.
+            new = _private_map(nbytes)
+            if self._map is not None:
+                count = self.n * self.width
+                view = np.frombuffer(new, dtype=self.dtype, count=count)
+                view[:] = np.frombuffer(self._map, dtype=self.dtype, count=count)
+                del view
+            self._map = new
+        self._rows = np.frombuffer(self._map, dtype=self.dtype).reshape(capacity, self.width)
+
+
+def _private_map(nbytes: int) -> mmap.mmap | bytearray:
+    """Writable memory of ``nbytes`` whose pages are taken as they are first written."""
+    if hasattr(mmap, "MAP_PRIVATE"):
+        return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE)
+    return bytearray(nbytes)  # Windows: zero-filled at once
 
 
 class PartitionSpools:
