@@ -353,17 +353,13 @@ void mixed_sums(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs, 
 }
 
 /* found[k] = 1 for every entry whose key hashes[k] ^ doc_salt[d] is in sorted_keys, and
- * counts[d] += 1 for each (both start zeroed), in the documents d with only[d] set (every
- * document when only is NULL). bitmap marks the top bits of the sorted keys (key >> shift),
- * so most misses cost one look-up instead of a binary search. */
+ * counts[d] += 1 for each (both start zeroed). bitmap marks the top bits of the sorted keys
+ * (key >> shift), so most misses cost one look-up instead of a binary search. */
 void salted_members(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
                     const uint64_t *doc_salt, const uint64_t *sorted_keys, int64_t n_keys,
-                    const uint8_t *bitmap, uint64_t shift, const uint8_t *only, uint8_t *found,
-                    int64_t *counts)
+                    const uint8_t *bitmap, uint64_t shift, uint8_t *found, int64_t *counts)
 {
     for (int64_t d = 0; d < n_docs; d++) {
-        if (only != NULL && !only[d])
-            continue;
         uint64_t salt = doc_salt[d];
         for (int64_t k = offsets[d]; k < offsets[d + 1]; k++) {
             uint64_t key = hashes[k] ^ salt;
@@ -423,6 +419,28 @@ void drop_marked(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
             o += n;
         }
         out_offsets[d + 1] = o;
+    }
+}
+
+/* Every document's entries with those marked last, where its mode is set (kept entries
+ * first, each part in its order), into out at the same offsets: a document's content set
+ * is then the first entries of its stored set. */
+void content_first(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
+                   const uint8_t *marked, const uint8_t *mode, uint64_t *out)
+{
+    for (int64_t d = 0; d < n_docs; d++) {
+        int64_t lo = offsets[d], hi = offsets[d + 1];
+        if (!mode[d]) {
+            memcpy(out + lo, hashes + lo, (size_t)(hi - lo) * sizeof(uint64_t));
+            continue;
+        }
+        int64_t o = lo;
+        for (int64_t k = lo; k < hi; k++)
+            if (!marked[k])
+                out[o++] = hashes[k];
+        for (int64_t k = lo; k < hi; k++)
+            if (marked[k])
+                out[o++] = hashes[k];
     }
 }
 
@@ -695,6 +713,27 @@ int read_runs(int fd, uint8_t *out, const int64_t *dest, const int64_t *offsets,
             if (got == 0)
                 return -1;
             done += got;
+        }
+    }
+    return 0;
+}
+
+/* Write n runs of bytes to a file: run i is lengths[i] bytes from src + src_at[i], to file
+ * offset offsets[i]. Positioned writes: threads may write distinct runs of a file at once.
+ * Returns 0, or the errno of a failed write. */
+int write_runs(int fd, const uint8_t *src, const int64_t *src_at, const int64_t *offsets,
+               const int64_t *lengths, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int64_t done = 0;
+        while (done < lengths[i]) { /* a positioned write may take fewer bytes than given */
+            ssize_t put = pwrite(fd, src + src_at[i] + done, (size_t)(lengths[i] - done),
+                                 (off_t)(offsets[i] + done));
+            if (put < 0 && errno == EINTR)
+                continue;
+            if (put < 0)
+                return errno;
+            done += put;
         }
     }
     return 0;

@@ -47,15 +47,17 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "word_sets": (ctypes.c_int, [_P, _P, _P, _I, _I, _P, _P, _P, _P]),
     "oph_minima": (None, [_P, _P, _I, _U, _I, _P]),
     "mixed_sums": (None, [_P, _P, _I, _P]),
-    "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P, _P]),
+    "salted_members": (None, [_P, _P, _I, _P, _P, _I, _P, _U, _P, _P]),
     "pair_equal_slots": (None, [_P, _I, _P, _I, _P]),
     "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
+    "content_first": (None, [_P, _P, _I, _P, _P, _P]),
     "heavy_keys": (_I, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _I, _P, _P]),
     "read_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "copy_runs": (None, [_P, _P, _P, _P, _P, _I]),
+    "write_runs": (ctypes.c_int, [ctypes.c_int, _P, _P, _P, _P, _I]),
     "union_components": (None, [_I, _P, _I, _P]),
     "guard_new": (
         _P,
@@ -211,25 +213,18 @@ def salted_members(
     sorted_keys: np.ndarray,
     bitmap: np.ndarray,
     shift: int,
-    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """True for every entry whose key ``hashes[k] ^ doc_salt[d]`` is in ``sorted_keys``, and
-    how many such entries each document has; only in the documents ``only`` marks, if given
-    (the others: none). ``bitmap`` marks the top bits of the sorted keys (``key >> shift``),
-    so most misses cost one look-up instead of a binary search."""
+    how many such entries each document has. ``bitmap`` marks the top bits of the sorted
+    keys (``key >> shift``), so most misses cost one look-up instead of a binary search."""
     hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
     doc_salt, sorted_keys = _c(doc_salt, np.uint64), _c(sorted_keys, np.uint64)
     bitmap = _c(bitmap, np.bool_)
     found = np.zeros(len(hashes), np.bool_)
     counts = np.zeros(len(offsets) - 1, np.int64)
-    if only is not None:
-        only = _c(only, np.bool_)
-        if len(only) != len(counts):
-            raise ValueError("salted_members: one flag per document")
     _library().salted_members(
         _ptr(hashes), _ptr(offsets), len(counts), _ptr(doc_salt), _ptr(sorted_keys),
-        len(sorted_keys), _ptr(bitmap), int(shift), None if only is None else _ptr(only),
-        _ptr(found), _ptr(counts),
+        len(sorted_keys), _ptr(bitmap), int(shift), _ptr(found), _ptr(counts),
     )  # fmt: skip
     return found, counts
 
@@ -262,6 +257,22 @@ def drop_marked(
         _ptr(hashes), _ptr(offsets), n, _ptr(marked), _ptr(mode), _ptr(out), _ptr(out_offsets)
     )
     return out[: out_offsets[-1]], out_offsets
+
+
+def content_first(
+    hashes: np.ndarray, offsets: np.ndarray, marked: np.ndarray, mode: np.ndarray
+) -> np.ndarray:
+    """The entries of every document (CSR ``hashes``, ``offsets``), those ``marked`` last in
+    the documents whose ``mode`` is True (a stable partition): the kept entries, which
+    :func:`drop_marked` gives, come first, at the document's same offsets."""
+    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    marked, mode = _c(marked, np.bool_), _c(mode, np.bool_)
+    n = len(offsets) - 1
+    if len(marked) != len(hashes) or len(mode) != n or offsets[-1] != len(hashes):
+        raise ValueError("content_first needs a mark per entry and a mode per document")
+    out = np.empty(len(hashes), np.uint64)
+    _library().content_first(_ptr(hashes), _ptr(offsets), n, _ptr(marked), _ptr(mode), _ptr(out))
+    return out
 
 
 def bucket_counts(
@@ -423,6 +434,26 @@ def read_runs(
     )
     if status == -1:
         raise EOFError("unexpected end of the file")
+    if status:
+        raise OSError(status, os.strerror(status))
+
+
+def write_runs(
+    fd: int, src: np.ndarray, src_at: np.ndarray, offsets: np.ndarray, lengths: np.ndarray
+) -> None:
+    """Write runs of the bytes of ``src`` to the open file ``fd``: run ``i`` is ``lengths[i]``
+    bytes from byte ``src_at[i]``, to file offset ``offsets[i]``, with positioned writes
+    (worker threads may write distinct runs of one file at once) and without the GIL."""
+    if not src.flags.c_contiguous:
+        raise ValueError("write_runs reads a contiguous array")
+    src_at, offsets, lengths = _c(src_at, np.int64), _c(offsets, np.int64), _c(lengths, np.int64)
+    if len(lengths) and (
+        lengths.min() < 0 or src_at.min() < 0 or (src_at + lengths).max() > src.nbytes
+    ):
+        raise ValueError("write_runs: a run falls outside the array")
+    status = _library().write_runs(
+        fd, _ptr(src), _ptr(src_at), _ptr(offsets), _ptr(lengths), len(lengths)
+    )
     if status:
         raise OSError(status, os.strerror(status))
 

@@ -127,17 +127,13 @@ def test_site_key_membership_matches_is_member(docs, data):
     chosen = data.draw(st.lists(st.sampled_from(keys.tolist()), max_size=10)) if len(keys) else []
     others = data.draw(st.lists(st.integers(0, 2**64 - 1), max_size=10))
     table = np.unique(np.array(chosen + others, dtype=np.uint64))
-    only = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
-    for looked_at in (None, only):
-        expected = is_member(keys, table)
-        if looked_at is not None:  # the documents not looked at find nothing
-            expected &= looked_at[batch.doc_ids()]
-        for flag in (True, False):
-            with compiled.switched(flag):
-                found, counts = SiteKeys(table).members(batch, site, only=looked_at)
-            assert found.tolist() == expected.tolist()
-            want = np.bincount(batch.doc_ids()[expected], minlength=len(docs))
-            assert counts.tolist() == want.tolist()
+    expected = is_member(keys, table)
+    for flag in (True, False):
+        with compiled.switched(flag):
+            found, counts = SiteKeys(table).members(batch, site)
+        assert found.tolist() == expected.tolist()
+        want = np.bincount(batch.doc_ids()[expected], minlength=len(docs))
+        assert counts.tolist() == want.tolist()
 
 
 @settings(max_examples=100, deadline=None)
@@ -242,6 +238,27 @@ def test_dropping_marked_entries_matches_select(docs, data):
     expected = batch.select(~(marked & np.repeat(mode, np.diff(batch.offsets))))
     hashes, offsets = compiled.drop_marked(batch.hashes, batch.offsets, marked, mode)
     assert_same_batch(ShingleBatch(hashes, offsets), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.data())
+def test_content_first_puts_the_kept_entries_first_in_order(docs, data):
+    from dedup.steps.neardup import _content_first, _drop_common
+
+    batch = batch_of(docs)
+    n = len(batch.hashes)
+    marked = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    mode = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
+    kept = _drop_common(batch, marked, mode)
+    for flag in (True, False):
+        with compiled.switched(flag):
+            got = _content_first(batch, marked, mode)
+        assert got.offsets.tolist() == batch.offsets.tolist()
+        for d in range(len(docs)):
+            doc, first = got.doc(d), kept.doc(d)
+            # the content set, then the common entries in their order (or the set as it was)
+            rest = batch.doc(d)[marked[batch.offsets[d] : batch.offsets[d + 1]]] if mode[d] else []
+            assert doc.tolist() == first.tolist() + list(rest)
 
 
 @settings(max_examples=100, deadline=None)

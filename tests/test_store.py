@@ -107,6 +107,44 @@ def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
     budget.close()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 120), min_size=1, max_size=25),
+    limit=st.sampled_from([None, 0, 800, 4000]),
+    flush=st.sampled_from([64, 1 << 20]),
+    fast=st.sampled_from(sorted({compiled.available(), False})),
+    data=st.data(),
+)
+def test_put_runs_writes_over_exactly_those_entries(
+    tmp_path_factory, sizes, limit, flush, fast, data
+):
+    """Runs in memory, on disk and across chunk edges; every other entry stays as it was."""
+    budget = Budget(limit, tmp_path_factory.mktemp("spool"))
+    spool = Spool(budget, "x", np.uint64, flush_bytes=flush)
+    whole = np.arange(sum(sizes), dtype=np.uint64) * np.uint64(2654435761)
+    lo = 0
+    for n in sizes:
+        spool.append(whole[lo : lo + n])
+        lo += n
+    spool.finish()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(whole)), max_size=30)))
+    starts, counts = np.array(cuts[0::2], np.int64), np.diff(cuts)[0::2].astype(np.int64)
+    starts = starts[: len(counts)]
+    values = ~np.arange(int(counts.sum()), dtype=np.uint64)  # none of them is in ``whole``
+    want = whole.copy()
+    at = 0
+    for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
+        want[start : start + count] = values[at : at + count]
+        at += count
+    with compiled.switched(fast):
+        spool.put_runs(starts, counts, values)
+    assert spool.take_runs([0], [len(whole)]).tolist() == want.tolist()
+    with pytest.raises(ValueError, match="as many values"):
+        spool.put_runs(starts, counts, np.append(values, np.uint64(1)))
+    spool.close()
+    budget.close()
+
+
 @pytest.mark.parametrize("limit", [None, 0, 50_000, 1 << 30])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_partition_spools_give_back_every_entry_of_every_thread(tmp_path, limit, threads):
@@ -182,6 +220,16 @@ def _check_set_store(tmp_path, limit):
         assert batch.n_docs == hi - lo
         for i in range(batch.n_docs):
             assert (batch.doc(i) == ref[lo + i]).all()
+    # Sets put back reversed (as large as before): read whole, or their first entries.
+    store.put(docs, ShingleBatch(np.concatenate([ref[d][::-1] for d in docs]), got.offsets))
+    firsts = np.array([len(ref[d]) // 2 for d in docs])
+    head = store.gather(docs, firsts)
+    for k, d in enumerate(docs):
+        assert (store.gather(docs).doc(k) == ref[d][::-1]).all()
+        assert (head.doc(k) == ref[d][::-1][: firsts[k]]).all()
+    assert (store.gather([1, 2]).doc(0) == ref[1]).all()  # the others are as they were
+    with pytest.raises(ValueError, match="as large"):
+        store.put(docs[:1], ShingleBatch(ref[0][1:], np.array([0, len(ref[0]) - 1])))
     store.close()
     budget.close()
 

@@ -187,21 +187,16 @@ class SiteKeys:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def members(
-        self, sets: ShingleBatch, site: np.ndarray, only: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def members(self, sets: ShingleBatch, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """True for the entries of ``sets`` (``site``: per document) whose key is here, and
-        how many each document has; ``is_member(salted(...), keys)`` without the key array.
-        ``only``: the documents to look at (the others are known to hold none)."""
+        how many each document has; ``is_member(salted(...), keys)`` without the key array."""
         if not compiled.enabled():
             keys, doc = site_keys(sets, site)
             found = is_member(keys, self.keys)
-            if only is not None:
-                found &= np.asarray(only, dtype=bool)[doc]
             return found, np.bincount(doc[found], minlength=sets.n_docs).astype(np.int64)
         salts = owner_salts(site)
         return compiled.salted_members(
-            sets.hashes, sets.offsets, salts, self.keys, self._bitmap, self._shift, only
+            sets.hashes, sets.offsets, salts, self.keys, self._bitmap, self._shift
         )
 
 

@@ -203,13 +203,9 @@ class Spool:
         # by positioned writes, which release the GIL.
         start = self._pending_start
         offset = (start - self._disk_start) * self.dtype.itemsize
-        fd = self._file.fileno()
         for arr in self._pending:
-            view = memoryview(arr).cast("B")
-            done = 0
-            while done < len(view):  # a write may take fewer bytes than given
-                done += os.pwrite(fd, view[done:], offset + done)
-            offset += len(view)
+            self._write(arr, offset)
+            offset += arr.nbytes
         length = sum(len(arr) for arr in self._pending)
         self.budget.wrote(length * self.dtype.itemsize)
         self._chunks.append((start, length, None))
@@ -257,45 +253,91 @@ class Spool:
         a time), and no file pages stay in the process. Positioned reads share no file offset,
         so worker threads may read at once.
         """
-        starts = np.asarray(starts, dtype=np.int64)
-        counts = np.asarray(counts, dtype=np.int64)
-        dest = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=dest[1:])
+        starts, counts, dest = _runs(starts, counts)
         out = np.empty(int(dest[-1]), dtype=self.dtype)
         if not len(out):
             return out
+        memory, disk, across = self._by_chunk(starts, counts)
+        size = self.dtype.itemsize
+        for sel, chunk_start, arr in memory:
+            if compiled.enabled():  # one copy per run, without the GIL
+                at = (starts[sel] - chunk_start) * size
+                compiled.copy_runs(arr, out, at, dest[sel] * size, counts[sel] * size)
+                continue
+            out[ranges(dest[sel], counts[sel])] = arr[
+                ranges(starts[sel] - chunk_start, counts[sel])
+            ]
+        if len(disk):
+            self._read_runs(out, starts[disk], counts[disk], dest[disk])
+        for i in across.tolist():
+            out[dest[i] : dest[i + 1]] = self.read(int(starts[i]), int(starts[i] + counts[i]))
+        return out
+
+    def put_runs(self, starts: np.ndarray, counts: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values`` over the entries ``s:s + c`` of every run ``(s, c)`` (ascending, not
+        overlapping; ``values`` holds the runs one after the other), once appends are over.
+        Positioned writes: worker threads may write distinct runs at once."""
+        starts, counts, src = _runs(starts, counts)
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if len(values) != src[-1]:
+            raise ValueError("put_runs needs as many values as the runs hold")
+        if not len(values):
+            return
+        memory, disk, across = self._by_chunk(starts, counts)
+        size = self.dtype.itemsize
+        for sel, chunk_start, arr in memory:
+            if compiled.enabled():
+                at = (starts[sel] - chunk_start) * size
+                compiled.copy_runs(values, arr, src[sel] * size, at, counts[sel] * size)
+                continue
+            arr[ranges(starts[sel] - chunk_start, counts[sel])] = values[
+                ranges(src[sel], counts[sel])
+            ]
+        piecewise = across  # over a chunk edge: never by appends of whole sets
+        if len(disk) and compiled.enabled():  # one positioned write per run, without the GIL
+            offsets = (starts[disk] - self._disk_start) * size
+            at, lengths = src[disk] * size, counts[disk] * size
+            compiled.write_runs(self._file.fileno(), values, at, offsets, lengths)
+        else:
+            piecewise = np.concatenate([disk, across])
+        for i in piecewise.tolist():
+            lo, hi = int(starts[i]), int(starts[i] + counts[i])
+            for start, length, arr in self._chunks_in(lo, hi):
+                a, b = max(lo, start), min(hi, start + length)
+                part = values[src[i] + a - lo : src[i] + b - lo]
+                if arr is not None:
+                    arr[a - start : b - start] = part
+                    continue
+                self._write(part, (a - self._disk_start) * size)
+
+    def _by_chunk(
+        self, starts: np.ndarray, counts: np.ndarray
+    ) -> tuple[list[tuple[np.ndarray, int, np.ndarray]], np.ndarray, np.ndarray]:
+        """The runs in memory as ``(runs, chunk start, chunk)`` per chunk holding them whole,
+        the runs on disk, and the runs over a chunk edge (indices into ``starts``)."""
         chunk_starts = np.array([c[0] for c in self._chunks], dtype=np.int64)
         on_disk = np.array([c[2] is None for c in self._chunks], dtype=bool)
         first = np.searchsorted(chunk_starts, starts, side="right") - 1
         last = np.searchsorted(chunk_starts, starts + np.maximum(counts, 1) - 1, side="right") - 1
         whole = (first == last) & (counts > 0)
         mem = np.flatnonzero(whole & ~on_disk[first])
+        memory = []
         if len(mem):  # runs ascend, so each chunk's runs are one slice of ``mem``
             chunk = first[mem]
             cuts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1], True])
             for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-                sel = mem[lo:hi]
                 chunk_start, _, arr = self._chunks[int(chunk[lo])]
-                if compiled.enabled():  # one copy per run, without the GIL
-                    size = self.dtype.itemsize
-                    compiled.copy_runs(
-                        arr,
-                        out,
-                        (starts[sel] - chunk_start) * size,
-                        dest[sel] * size,
-                        counts[sel] * size,
-                    )
-                    continue
-                out[ranges(dest[sel], counts[sel])] = arr[
-                    ranges(starts[sel] - chunk_start, counts[sel])
-                ]
+                memory.append((mem[lo:hi], chunk_start, arr))
         disk = np.flatnonzero(whole & on_disk[first])
-        if len(disk):
-            self._read_runs(out, starts[disk], counts[disk], dest[disk])
-        across = np.flatnonzero(~whole & (counts > 0))  # runs over a chunk edge: not by appends
-        for i in across.tolist():
-            out[dest[i] : dest[i + 1]] = self.read(int(starts[i]), int(starts[i] + counts[i]))
-        return out
+        return memory, disk, np.flatnonzero(~whole & (counts > 0))
+
+    def _write(self, values: np.ndarray, offset: int) -> None:
+        """Write ``values`` at byte ``offset`` of the file (positioned, whole)."""
+        view = memoryview(values).cast("B")
+        fd = self._file.fileno()
+        done = 0
+        while done < len(view):  # a write may take fewer bytes than given
+            done += os.pwrite(fd, view[done:], offset + done)
 
     def _read_runs(
         self, out: np.ndarray, starts: np.ndarray, counts: np.ndarray, dest: np.ndarray
@@ -343,6 +385,16 @@ class Spool:
         if self._file is not None:
             self.budget.release(self._file)
             self._file = None
+
+
+def _runs(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``starts`` and ``counts`` as int64, and where each run begins when they are packed one
+    after the other (``len + 1`` offsets)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    packed = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=packed[1:])
+    return starts, counts, packed
 
 
 class GrowingRows:
@@ -538,14 +590,23 @@ class SetStore:
         hashes = self.values.read(int(offs[0]), int(offs[-1]))
         return ShingleBatch(hashes, offs - offs[0])
 
-    def gather(self, docs: np.ndarray) -> ShingleBatch:
-        """The sets of ``docs`` (sorted, distinct document indices), in that order."""
+    def gather(self, docs: np.ndarray, sizes: np.ndarray | None = None) -> ShingleBatch:
+        """The sets of ``docs`` (sorted, distinct document indices), in that order; with
+        ``sizes``, the first ``sizes[i]`` entries of the set of ``docs[i]``."""
         docs = np.asarray(docs, dtype=np.int64)
         starts = self.offsets[docs]
-        counts = self.offsets[docs + 1] - starts
-        out_offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(counts, out=out_offsets[1:])
+        counts = self.offsets[docs + 1] - starts if sizes is None else np.asarray(sizes)
+        _, counts, out_offsets = _runs(starts, counts)
         return ShingleBatch(self.values.take_runs(starts, counts), out_offsets)
+
+    def put(self, docs: np.ndarray, sets: ShingleBatch) -> None:
+        """Store ``sets`` as the sets of ``docs`` (sorted, distinct), each as large as the set
+        it replaces (after :meth:`finish`; worker threads may put distinct documents)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        starts = self.offsets[docs]
+        if not np.array_equal(np.diff(sets.offsets), self.offsets[docs + 1] - starts):
+            raise ValueError("put: each set must be as large as the one it replaces")
+        self.values.put_runs(starts, np.diff(sets.offsets), sets.hashes)
 
     def close(self) -> None:
         self.values.close()
