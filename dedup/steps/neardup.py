@@ -110,6 +110,7 @@ REASON = "near-duplicate"
 SKETCHES = ("oph", "minhash")
 SIGN_BLOCK = 4096  # documents sketched at once
 VERIFY_BUDGET = 1 << 21  # shingles of candidate pairs read back and compared at once
+RESKETCH_BUDGET = 1 << 19  # shingles of the sets read back and sketched again at once
 VERIFY_PAIRS = 1 << 20  # candidate pairs verified per block
 _PLAUSIBLE_SD = 5.0  # candidates this far below every threshold are not read back
 _PLAUSIBLE_SLACK = 0.05
@@ -623,7 +624,7 @@ class NearDuplicates(Step):
         self.common_share_ = np.zeros(n)
         if not len(holders):
             return
-        blocks = [holders[lo:hi] for lo, hi in _spans(full_size[holders], VERIFY_BUDGET)]
+        blocks = [holders[lo:hi] for lo, hi in _spans(full_size[holders], RESKETCH_BUDGET)]
 
         def resketch(docs: np.ndarray) -> None:  # on the worker threads, rows of their own
             full = self._store.gather(docs)
