@@ -498,12 +498,12 @@ int64_t heavy_keys(const uint64_t *hashes, const int64_t *offsets, int64_t n_doc
     return m;
 }
 
-/* |A & B| for every pair (a, b) of documents (rows of pairs) of a batch of sets (distinct
- * values per document), visited in order: the set already in the table is kept while the
- * next pair shares it, as pairs sorted by their first member do. A pair stops being counted
- * once it can no longer reach need[p] (its count is then some value below need[p]); need 0
- * counts exactly. */
-int pair_intersections(const uint64_t *hashes, const int64_t *offsets, const int64_t *pairs,
+/* |A & B| for every pair (a, b) of documents (rows of pairs), set d being sizes[d] distinct
+ * values at address addrs[d] (where it lies: sets are read in place, not gathered first),
+ * visited in order: the set already in the table is kept while the next pair shares it, as
+ * pairs sorted by their first member do. A pair stops being counted once it can no longer
+ * reach need[p] (its count is then some value below need[p]); need 0 counts exactly. */
+int pair_intersections(const int64_t *addrs, const int64_t *sizes, const int64_t *pairs,
                        const int64_t *order, int64_t n_pairs, const int64_t *need,
                        int64_t *out)
 {
@@ -522,25 +522,27 @@ int pair_intersections(const uint64_t *hashes, const int64_t *offsets, const int
             /* The first member goes in the table when the next pair shares it (it is read
              * once for all of them); else the smaller set. */
             int shared = i + 1 < n_pairs && pairs[2 * order[i + 1]] == a;
-            if (!shared && offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]) {
+            if (!shared && sizes[a] > sizes[b]) {
                 int64_t swap = a;
                 a = b;
                 b = swap;
             }
         }
         if (a != held) {
-            if (table_room(&t, offsets[a + 1] - offsets[a]) != 0) {
+            if (table_room(&t, sizes[a]) != 0) {
                 table_free(&t);
                 return -1;
             }
             t.mark += 1;
-            for (int64_t k = offsets[a]; k < offsets[a + 1]; k++)
-                table_add(&t, hashes[k]);
+            const uint64_t *set_a = (const uint64_t *)(uintptr_t)addrs[a];
+            for (int64_t k = 0; k < sizes[a]; k++)
+                table_add(&t, set_a[k]);
             held = a;
         }
-        int64_t count = 0, left = offsets[b + 1] - offsets[b], floor = need[p];
-        for (int64_t k = offsets[b]; k < offsets[b + 1]; k++) {
-            count += table_has(&t, hashes[k]);
+        const uint64_t *set_b = (const uint64_t *)(uintptr_t)addrs[b];
+        int64_t count = 0, left = sizes[b], floor = need[p];
+        for (int64_t k = 0; k < sizes[b]; k++) {
+            count += table_has(&t, set_b[k]);
             left -= 1;
             if (count + left < floor)
                 break;

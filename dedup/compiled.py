@@ -20,11 +20,15 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dedup.text.hashing import BASE, LENGTH_MULT, MIX_ADD, MIX_MULT1, MIX_MULT2, NGRAM_MULT
 from dedup.text.tokenize import _ASCII_LOWER, _WORD_BYTE
+
+if TYPE_CHECKING:
+    from dedup.text.shingle import SetView
 
 _enabled = os.environ.get("DEDUP_COMPILED", "1") != "0"
 _NOT_LOADED = object()
@@ -326,22 +330,31 @@ def heavy_keys(
 
 
 def pair_intersections(
-    hashes: np.ndarray, offsets: np.ndarray, pairs: np.ndarray, order: np.ndarray, need: np.ndarray
+    sets: SetView, pairs: np.ndarray, order: np.ndarray, need: np.ndarray
 ) -> np.ndarray:
-    """``|A & B|`` for every pair ``(a, b)`` of documents (rows of ``pairs``) of a batch of sets
-    (distinct values per document), visited in ``order``: the set already in the table is
-    kept while the next pair shares it, as pairs sorted by their first member do.
+    """``|A & B|`` for every pair ``(a, b)`` of documents (rows of ``pairs``) of ``sets``
+    (distinct values per document, read where they lie), visited in ``order``: the set
+    already in the table is kept while the next pair shares it, as pairs sorted by their
+    first member do.
 
     A pair stops being counted once it can no longer reach ``need[p]`` (its count is then
     some value below ``need[p]``); ``need`` of 0 counts exactly."""
-    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
+    if any(p.dtype != np.uint64 or not p.flags.c_contiguous for p in sets.parts):
+        raise ValueError("pair_intersections reads sets in contiguous uint64 arrays")
+    sizes, start = _c(sets.sizes, np.int64), _c(sets.start, np.int64)
+    ends = [len(p) for p in sets.parts] or [0]
+    if len(sizes) and ((start < 0) | (start + sizes > np.asarray(ends)[sets.part])).any():
+        raise ValueError("pair_intersections: a set falls outside its array")
     pairs, order, need = _c(pairs, np.int64).reshape(-1, 2), _c(order, np.int64), _c(need, np.int64)
     if len(order) != len(pairs) or len(need) != len(pairs):
         raise ValueError("pair_intersections needs one order entry and one need per pair")
+    if len(pairs) and (pairs.min() < 0 or pairs.max() >= len(sizes)):
+        raise ValueError("pair_intersections: a pair names no set")
+    addrs = sets.addresses()
     out = np.zeros(len(pairs), np.int64)
     _check(
         _library().pair_intersections(
-            _ptr(hashes), _ptr(offsets), _ptr(pairs), _ptr(order), len(pairs), _ptr(need),
+            _ptr(addrs), _ptr(sizes), _ptr(pairs), _ptr(order), len(pairs), _ptr(need),
             _ptr(out),
         )
     )  # fmt: skip

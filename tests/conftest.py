@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import settings
+
+from dedup.text.shingle import ShingleBatch
 
 # No per-example deadline: the first example that reaches a compiled loop compiles it (a few
 # seconds on a fresh install), and the machines the tests run on are shared and noisy.
@@ -21,6 +24,13 @@ SAMPLE = ROOT / "corpus" / "sample.jsonl"
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def assert_same_batch(a: ShingleBatch, b: ShingleBatch) -> None:
+    """The same documents' sets, entry for entry."""
+    assert a.hashes.dtype == b.hashes.dtype == np.uint64
+    assert a.hashes.tolist() == b.hashes.tolist()
+    assert a.offsets.tolist() == b.offsets.tolist()
 
 
 def shared(*parts: str) -> Path:

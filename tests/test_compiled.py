@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pytest
-from conftest import read_jsonl, shared
+from conftest import assert_same_batch, read_jsonl, shared
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.skipif(
 # Letters of several scripts and cases, digits, ASCII and Unicode punctuation and spaces
 # (curly quotes, dashes, no-break space, ellipsis), a replacement-prone lone surrogate.
 ALPHABET = "aZqÉéİßΣσ ,.\n09-’“”—\u00a0…\u2028ﬁ\ud800"
-
-
-def assert_same_batch(a: ShingleBatch, b: ShingleBatch) -> None:
-    assert a.hashes.dtype == b.hashes.dtype == np.uint64
-    assert a.hashes.tolist() == b.hashes.tolist()
-    assert a.offsets.tolist() == b.offsets.tolist()
 
 
 @settings(max_examples=150, deadline=None)

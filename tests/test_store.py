@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pytest
+from conftest import assert_same_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +104,13 @@ def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
         with compiled.switched(flag):
             got = spool.take_runs(starts, counts)
         assert got.tolist() == np.concatenate([np.empty(0, np.uint64), *want]).tolist()
+    # Located instead: the runs in memory are read where they are, the others copied out.
+    arrays, part, at = spool.locate_runs(starts, counts)
+    for k, (c, w) in enumerate(zip(counts.tolist(), want, strict=True)):
+        assert arrays[part[k]][at[k] : at[k] + c].tolist() == w.tolist()
+    chunks = [arr for _, _, arr in spool._chunks if arr is not None]
+    copied = [a for a in arrays if not any(a is chunk for chunk in chunks)]
+    assert len(copied) <= 1  # one array for every run read from disk or over a chunk edge
     spool.close()
     budget.close()
 
@@ -208,6 +216,9 @@ def _check_set_store(tmp_path, limit):
     got = store.gather(docs)
     for k, d in enumerate(docs):
         assert (got.doc(k) == ref[d]).all()
+    assert_same_batch(store.view(docs).batch(), got)
+    firsts = np.array([len(ref[d]) // 3 for d in docs])
+    assert_same_batch(store.view(docs, firsts).batch(), store.gather(docs, firsts))
     spans = list(store.spans())
     assert [hi - lo for lo, hi in spans] == [b.n_docs for b in batches]
     assert spans[0][0] == 0 and all(

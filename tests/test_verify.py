@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 import dedup.sketch.verify as verify
 from dedup import compiled
-from dedup.text.shingle import ShingleBatch
+from dedup.text.shingle import SetView, ShingleBatch
 
 small_sets = st.lists(st.sets(st.integers(0, 40), max_size=25), min_size=2, max_size=8)
 
@@ -30,6 +30,39 @@ def test_intersections_match_python_sets(sets, data):
         assert got.jaccard[k] == (inter / union if union else 0.0)
         small = min(len(sets[a]), len(sets[b]))
         assert got.containment[k] == (inter / small if small else 0.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(small_sets, st.data())
+def test_sets_read_where_they_lie_match_the_gathered_sets(sets, data):
+    """A view over several arrays (a store's chunks), each set at its own place in one."""
+    n = len(sets)
+    part = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int64)
+    gap = data.draw(st.integers(0, 3))  # entries of other sets between two sets of a part
+    parts, start = [[], [], []], np.zeros(n, np.int64)
+    for d, s in enumerate(sets):
+        parts[part[d]].extend([10**6 + d] * gap)
+        start[d] = len(parts[part[d]])
+        parts[part[d]].extend(sorted(s))
+    view = SetView(
+        tuple(np.array(p, dtype=np.uint64) for p in parts),
+        part,
+        start,
+        np.array([len(s) for s in sets], dtype=np.int64),
+    )
+    batch = view.batch()
+    for d, s in enumerate(sets):
+        assert batch.doc(d).tolist() == sorted(s)
+    pairs = data.draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20)
+    )
+    pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    want = [len(sets[a] & sets[b]) for a, b in pairs.tolist()]
+    for flag in (True, False):
+        with compiled.switched(flag):
+            got = verify.pair_similarity(view, pairs)
+        assert got.intersection.tolist() == want
+        assert got.size_a.tolist() == [len(sets[a]) for a in pairs[:, 0].tolist()]
 
 
 def test_chunked_numpy_intersections_equal_whole(monkeypatch):

@@ -26,7 +26,7 @@ import numpy as np
 
 from dedup import compiled
 from dedup.groups import ranges
-from dedup.text.shingle import ShingleBatch
+from dedup.text.shingle import SetView, ShingleBatch
 
 DEFAULT_MEMORY = "512M"  # budget of a fit's stores (near-duplicates, site boilerplate counts)
 _FLUSH_BYTES = 4 << 20  # pending appends written in pieces of about this size
@@ -272,6 +272,29 @@ class Spool:
         for i in across.tolist():
             out[dest[i] : dest[i + 1]] = self.read(int(starts[i]), int(starts[i] + counts[i]))
         return out
+
+    def locate_runs(
+        self, starts: np.ndarray, counts: np.ndarray
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Where the entries ``s:s + c`` of every run ``(s, c)`` (ascending, not overlapping)
+        can be read: ``(arrays, array of each run, its start in that array)``. Runs in the
+        chunks in memory are not copied (copying them out was most of verification's reading
+        at 100k documents, and with two threads each copy ran 40 % slower); the others are
+        read into one array, by :meth:`take_runs`."""
+        starts, counts, _ = _runs(starts, counts)
+        part = np.zeros(len(starts), dtype=np.int64)
+        at = np.zeros(len(starts), dtype=np.int64)
+        arrays: list[np.ndarray] = []
+        memory, disk, across = self._by_chunk(starts, counts) if self._chunks else ([], [], [])
+        for sel, chunk_start, arr in memory:
+            part[sel], at[sel] = len(arrays), starts[sel] - chunk_start
+            arrays.append(arr)
+        rest = np.sort(np.concatenate([disk, across]).astype(np.int64))
+        if len(rest):
+            part[rest] = len(arrays)
+            at[rest] = _runs(starts[rest], counts[rest])[2][:-1]
+            arrays.append(self.take_runs(starts[rest], counts[rest]))
+        return arrays or [np.empty(0, self.dtype)], part, at  # empty runs: anywhere
 
     def put_runs(self, starts: np.ndarray, counts: np.ndarray, values: np.ndarray) -> None:
         """Write ``values`` over the entries ``s:s + c`` of every run ``(s, c)`` (ascending, not
@@ -598,6 +621,15 @@ class SetStore:
         counts = self.offsets[docs + 1] - starts if sizes is None else np.asarray(sizes)
         _, counts, out_offsets = _runs(starts, counts)
         return ShingleBatch(self.values.take_runs(starts, counts), out_offsets)
+
+    def view(self, docs: np.ndarray, sizes: np.ndarray | None = None) -> SetView:
+        """:meth:`gather`, read in place where the sets are in memory (see
+        :meth:`Spool.locate_runs`)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        starts = self.offsets[docs]
+        counts = self.offsets[docs + 1] - starts if sizes is None else np.asarray(sizes)
+        arrays, part, at = self.values.locate_runs(starts, counts)
+        return SetView(tuple(arrays), part, at, np.asarray(counts, dtype=np.int64))
 
     def put(self, docs: np.ndarray, sets: ShingleBatch) -> None:
         """Store ``sets`` as the sets of ``docs`` (sorted, distinct), each as large as the set

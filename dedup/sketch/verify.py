@@ -13,13 +13,13 @@ from dedup import compiled
 from dedup.groups import ranges
 from dedup.sketch.common import is_member
 from dedup.text.hashing import salted
-from dedup.text.shingle import ShingleBatch
+from dedup.text.shingle import SetView, ShingleBatch
 
 _PAIR_BUDGET = 1 << 22  # shingles gathered per chunk of pairs (numpy)
 
 
 def intersections(
-    sets: ShingleBatch, pairs: np.ndarray, need: np.ndarray | None = None
+    sets: ShingleBatch | SetView, pairs: np.ndarray, need: np.ndarray | None = None
 ) -> np.ndarray:
     """``|A_i & A_j|`` for every pair ``(i, j)`` of documents of ``sets`` (unique per doc).
 
@@ -40,7 +40,10 @@ def intersections(
     if compiled.enabled():
         order = np.argsort(pairs[:, 0], kind="stable")
         floor = np.zeros(len(pairs), np.int64) if need is None else np.asarray(need, np.int64)
-        return compiled.pair_intersections(sets.hashes, sets.offsets, pairs, order, floor)
+        view = sets if isinstance(sets, SetView) else sets.view()
+        return compiled.pair_intersections(view, pairs, order, floor)
+    if isinstance(sets, SetView):
+        sets = sets.batch()
     out = np.zeros(len(pairs), dtype=np.int64)
     sizes = np.diff(sets.offsets)
     cost = sizes[pairs[:, 0]] + sizes[pairs[:, 1]]
@@ -95,11 +98,11 @@ class PairSimilarity:
 
 
 def pair_similarity(
-    sets: ShingleBatch, pairs: np.ndarray, need: np.ndarray | None = None
+    sets: ShingleBatch | SetView, pairs: np.ndarray, need: np.ndarray | None = None
 ) -> PairSimilarity:
     """Exact Jaccard and containment ingredients of ``pairs`` on ``sets`` (for pairs that do
     not reach the intersection ``need``, only that they do not: see :func:`intersections`)."""
-    sizes = np.diff(sets.offsets)
+    sizes = sets.sizes if isinstance(sets, SetView) else np.diff(sets.offsets)
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return PairSimilarity(
         pairs=pairs,

@@ -90,6 +90,7 @@ from dedup.text.hashing import owner_salts
 from dedup.text.shingle import (
     DEFAULT_NGRAM,
     SHINGLE_KINDS,
+    SetView,
     ShingleBatch,
     shingle_sets,
 )
@@ -648,10 +649,10 @@ class NearDuplicates(Step):
             content_size >= self.min_content_share * full_size
         )
 
-    def _content_sets(self, docs: np.ndarray) -> ShingleBatch:
+    def _content_sets(self, docs: np.ndarray) -> SetView:
         """The content sets of ``docs`` (sorted, distinct), read back from the store: the
         first entries of each stored set (see :meth:`_sketch_content`)."""
-        return self._store.gather(docs, self.set_sizes_[docs])
+        return self._store.view(docs, self.set_sizes_[docs])
 
     def _similarity(
         self, pairs: np.ndarray, numbers: bool = False, early: bool = False
@@ -661,7 +662,7 @@ class NearDuplicates(Step):
         the rules is only known not to (see :meth:`_least_overlap`)."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         sizes = self._number_store.sizes() if numbers else self.set_sizes_
-        read = self._number_store.gather if numbers else self._content_sets
+        read = self._number_store.view if numbers else self._content_sets
         inter = np.zeros(len(pairs), dtype=np.int64)
         spans = _spans(sizes[pairs[:, 0]] + sizes[pairs[:, 1]], VERIFY_BUDGET)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup import compiled
-from dedup.groups import repeats
+from dedup.groups import ranges, repeats
 from dedup.text.casefold import lower_multibyte
 from dedup.text.hashing import PrefixHash, check_ngram, combine_ngrams, salted
 from dedup.text.tokenize import ByteBatch, encode_batch, token_spans, word_mask
@@ -49,6 +49,43 @@ class ShingleBatch:
         """The same documents with only the entries where ``mask`` is True."""
         counts = np.bincount(self.doc_ids()[mask], minlength=self.n_docs)
         return ShingleBatch(self.hashes[mask], _offsets(counts))
+
+    def view(self) -> SetView:
+        """The same sets, located in ``hashes``."""
+        zero = np.zeros(self.n_docs, dtype=np.int64)
+        return SetView((self.hashes,), zero, self.offsets[:-1], np.diff(self.offsets))
+
+
+@dataclass(frozen=True)
+class SetView:
+    """Shingle sets of many documents where they lie: doc ``i`` owns ``sizes[i]`` entries of
+    ``parts[part[i]]`` from ``start[i]`` on. A store's sets are read in place this way (its
+    chunks in memory are parts), not gathered into one array first."""
+
+    parts: tuple[np.ndarray, ...]  # uint64, C-contiguous
+    part: np.ndarray  # int64, per document
+    start: np.ndarray  # int64, per document
+    sizes: np.ndarray  # int64, per document
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.sizes)
+
+    def addresses(self) -> np.ndarray:
+        """The address of each document's first entry, valid while the view lives."""
+        base = np.array([p.ctypes.data for p in self.parts] or [0], dtype=np.int64)
+        return base[self.part] + self.start * np.dtype(np.uint64).itemsize
+
+    def batch(self) -> ShingleBatch:
+        """The sets gathered into one array (CSR)."""
+        offsets = _offsets(self.sizes)
+        hashes = np.empty(int(offsets[-1]), dtype=np.uint64)
+        for k, part in enumerate(self.parts):
+            docs = np.flatnonzero((self.part == k) & (self.sizes > 0))
+            if len(docs):
+                lengths = self.sizes[docs]
+                hashes[ranges(offsets[docs], lengths)] = part[ranges(self.start[docs], lengths)]
+        return ShingleBatch(hashes, offsets)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
