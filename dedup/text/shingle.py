@@ -52,8 +52,9 @@ class ShingleBatch:
 
     def view(self) -> SetView:
         """The same sets, located in ``hashes``."""
+        hashes = np.ascontiguousarray(self.hashes, dtype=np.uint64)
         zero = np.zeros(self.n_docs, dtype=np.int64)
-        return SetView((self.hashes,), zero, self.offsets[:-1], np.diff(self.offsets))
+        return SetView((hashes,), zero, self.offsets[:-1], np.diff(self.offsets))
 
 
 @dataclass(frozen=True)
