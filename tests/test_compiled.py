@@ -222,13 +222,19 @@ def test_multibyte_lower_case_is_str_lower(texts):
     assert got.lowered and lower_multibyte(got) is got
 
 
-@settings(max_examples=100, deadline=None)
-@given(hash_lists, st.data())
-def test_dropping_marked_entries_matches_select(docs, data):
+def marked_batch(docs, data) -> tuple[ShingleBatch, np.ndarray, np.ndarray]:
+    """A batch of ``docs``, a mark per entry and a mode per document, drawn."""
     batch = batch_of(docs)
     n = len(batch.hashes)
     marked = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
     mode = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
+    return batch, marked, mode
+
+
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.data())
+def test_dropping_marked_entries_matches_select(docs, data):
+    batch, marked, mode = marked_batch(docs, data)
     expected = batch.select(~(marked & np.repeat(mode, np.diff(batch.offsets))))
     hashes, offsets = compiled.drop_marked(batch.hashes, batch.offsets, marked, mode)
     assert_same_batch(ShingleBatch(hashes, offsets), expected)
@@ -239,10 +245,7 @@ def test_dropping_marked_entries_matches_select(docs, data):
 def test_content_first_puts_the_kept_entries_first_in_order(docs, data):
     from dedup.steps.neardup import _content_first, _drop_common
 
-    batch = batch_of(docs)
-    n = len(batch.hashes)
-    marked = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
-    mode = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
+    batch, marked, mode = marked_batch(docs, data)
     kept = _drop_common(batch, marked, mode)
     for flag in (True, False):
         with compiled.switched(flag):

@@ -79,15 +79,9 @@ def test_work_files_have_no_name_and_are_closed_when_released(tmp_path, aside):
     assert file.closed
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    sizes=st.lists(st.integers(0, 120), min_size=1, max_size=25),
-    limit=st.sampled_from([None, 0, 800, 4000]),
-    flush=st.sampled_from([64, 1 << 20]),
-    data=st.data(),
-)
-def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
-    """Any ascending, non-overlapping runs, also across chunk and memory/disk boundaries."""
+def spool_and_runs(tmp_path_factory, sizes, limit, flush, data):
+    """A spool of appends of ``sizes`` entries (past ``limit`` bytes on disk) and drawn runs
+    over it: ``(budget, spool, its entries, run starts, run counts)``."""
     budget = Budget(limit, tmp_path_factory.mktemp("spool"))
     spool = Spool(budget, "x", np.uint64, flush_bytes=flush)
     whole = np.arange(sum(sizes), dtype=np.uint64) * np.uint64(2654435761)
@@ -98,7 +92,21 @@ def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
     spool.finish()
     cuts = sorted(data.draw(st.lists(st.integers(0, len(whole)), max_size=30)))
     starts, counts = np.array(cuts[0::2], np.int64), np.diff(cuts)[0::2].astype(np.int64)
-    starts = starts[: len(counts)]
+    return budget, spool, whole, starts[: len(counts)], counts
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 120), min_size=1, max_size=25),
+    limit=st.sampled_from([None, 0, 800, 4000]),
+    flush=st.sampled_from([64, 1 << 20]),
+    data=st.data(),
+)
+def test_take_runs_matches_slicing(tmp_path_factory, sizes, limit, flush, data):
+    """Any ascending, non-overlapping runs, also across chunk and memory/disk boundaries."""
+    budget, spool, whole, starts, counts = spool_and_runs(
+        tmp_path_factory, sizes, limit, flush, data
+    )
     want = [whole[s : s + c] for s, c in zip(starts, counts, strict=True)]
     for flag in {compiled.available(), False}:  # the compiled copy and numpy's gather
         with compiled.switched(flag):
@@ -127,17 +135,9 @@ def test_put_runs_writes_over_exactly_those_entries(
     tmp_path_factory, sizes, limit, flush, fast, data
 ):
     """Runs in memory, on disk and across chunk edges; every other entry stays as it was."""
-    budget = Budget(limit, tmp_path_factory.mktemp("spool"))
-    spool = Spool(budget, "x", np.uint64, flush_bytes=flush)
-    whole = np.arange(sum(sizes), dtype=np.uint64) * np.uint64(2654435761)
-    lo = 0
-    for n in sizes:
-        spool.append(whole[lo : lo + n])
-        lo += n
-    spool.finish()
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(whole)), max_size=30)))
-    starts, counts = np.array(cuts[0::2], np.int64), np.diff(cuts)[0::2].astype(np.int64)
-    starts = starts[: len(counts)]
+    budget, spool, whole, starts, counts = spool_and_runs(
+        tmp_path_factory, sizes, limit, flush, data
+    )
     values = ~np.arange(int(counts.sum()), dtype=np.uint64)  # none of them is in ``whole``
     want = whole.copy()
     at = 0
