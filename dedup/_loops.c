@@ -422,28 +422,6 @@ void drop_marked(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
     }
 }
 
-/* Every document's entries with those marked last, where its mode is set (kept entries
- * first, each part in its order), into out at the same offsets: a document's content set
- * is then the first entries of its stored set. */
-void content_first(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,
-                   const uint8_t *marked, const uint8_t *mode, uint64_t *out)
-{
-    for (int64_t d = 0; d < n_docs; d++) {
-        int64_t lo = offsets[d], hi = offsets[d + 1];
-        if (!mode[d]) {
-            memcpy(out + lo, hashes + lo, (size_t)(hi - lo) * sizeof(uint64_t));
-            continue;
-        }
-        int64_t o = lo;
-        for (int64_t k = lo; k < hi; k++)
-            if (!marked[k])
-                out[o++] = hashes[k];
-        for (int64_t k = lo; k < hi; k++)
-            if (marked[k])
-                out[o++] = hashes[k];
-    }
-}
-
 /* counts[b] += how many keys hashes[k] ^ doc_salt[d] (document d owns entry k) fall in
  * bucket b = key >> shift of the key space (counts starts zeroed). */
 void bucket_counts(const uint64_t *hashes, const int64_t *offsets, int64_t n_docs,

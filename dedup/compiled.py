@@ -55,7 +55,6 @@ _SIGNATURES = {  # name: (restype, argtypes)
     "pair_equal_slots": (None, [_P, _I, _P, _I, _P]),
     "bucket_counts": (None, [_P, _P, _I, _P, _U, _P]),
     "drop_marked": (None, [_P, _P, _I, _P, _P, _P, _P]),
-    "content_first": (None, [_P, _P, _I, _P, _P, _P]),
     "heavy_keys": (_I, [_P, _P, _I, _P, _P, _U, _U, _I, _P, _P, _P, _P, _P]),
     "pair_intersections": (ctypes.c_int, [_P, _P, _P, _P, _I, _P, _P]),
     "band_pair_codes": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _U, _I, _I, _P, _P]),
@@ -261,22 +260,6 @@ def drop_marked(
         _ptr(hashes), _ptr(offsets), n, _ptr(marked), _ptr(mode), _ptr(out), _ptr(out_offsets)
     )
     return out[: out_offsets[-1]], out_offsets
-
-
-def content_first(
-    hashes: np.ndarray, offsets: np.ndarray, marked: np.ndarray, mode: np.ndarray
-) -> np.ndarray:
-    """The entries of every document (CSR ``hashes``, ``offsets``), those ``marked`` last in
-    the documents whose ``mode`` is True (a stable partition): the kept entries, which
-    :func:`drop_marked` gives, come first, at the document's same offsets."""
-    hashes, offsets = _c(hashes, np.uint64), _c(offsets, np.int64)
-    marked, mode = _c(marked, np.bool_), _c(mode, np.bool_)
-    n = len(offsets) - 1
-    if len(marked) != len(hashes) or len(mode) != n or offsets[-1] != len(hashes):
-        raise ValueError("content_first needs a mark per entry and a mode per document")
-    out = np.empty(len(hashes), np.uint64)
-    _library().content_first(_ptr(hashes), _ptr(offsets), n, _ptr(marked), _ptr(mode), _ptr(out))
-    return out
 
 
 def bucket_counts(

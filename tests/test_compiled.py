@@ -222,40 +222,16 @@ def test_multibyte_lower_case_is_str_lower(texts):
     assert got.lowered and lower_multibyte(got) is got
 
 
-def marked_batch(docs, data) -> tuple[ShingleBatch, np.ndarray, np.ndarray]:
-    """A batch of ``docs``, a mark per entry and a mode per document, drawn."""
+@settings(max_examples=100, deadline=None)
+@given(hash_lists, st.data())
+def test_dropping_marked_entries_matches_select(docs, data):
     batch = batch_of(docs)
     n = len(batch.hashes)
     marked = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
     mode = np.array(data.draw(st.lists(st.booleans(), min_size=len(docs), max_size=len(docs))))
-    return batch, marked, mode
-
-
-@settings(max_examples=100, deadline=None)
-@given(hash_lists, st.data())
-def test_dropping_marked_entries_matches_select(docs, data):
-    batch, marked, mode = marked_batch(docs, data)
     expected = batch.select(~(marked & np.repeat(mode, np.diff(batch.offsets))))
     hashes, offsets = compiled.drop_marked(batch.hashes, batch.offsets, marked, mode)
     assert_same_batch(ShingleBatch(hashes, offsets), expected)
-
-
-@settings(max_examples=100, deadline=None)
-@given(hash_lists, st.data())
-def test_content_first_puts_the_kept_entries_first_in_order(docs, data):
-    from dedup.steps.neardup import _content_first, _drop_common
-
-    batch, marked, mode = marked_batch(docs, data)
-    kept = _drop_common(batch, marked, mode)
-    for flag in (True, False):
-        with compiled.switched(flag):
-            got = _content_first(batch, marked, mode)
-        assert got.offsets.tolist() == batch.offsets.tolist()
-        for d in range(len(docs)):
-            doc, first = got.doc(d), kept.doc(d)
-            # the content set, then the common entries in their order (or the set as it was)
-            rest = batch.doc(d)[marked[batch.offsets[d] : batch.offsets[d + 1]]] if mode[d] else []
-            assert doc.tolist() == first.tolist() + list(rest)
 
 
 @settings(max_examples=100, deadline=None)

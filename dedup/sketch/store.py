@@ -632,13 +632,15 @@ class SetStore:
         return SetView(tuple(arrays), part, at, np.asarray(counts, dtype=np.int64))
 
     def put(self, docs: np.ndarray, sets: ShingleBatch) -> None:
-        """Store ``sets`` as the sets of ``docs`` (sorted, distinct), each as large as the set
-        it replaces (after :meth:`finish`; worker threads may put distinct documents)."""
+        """Write ``sets`` over the first entries of the stored sets of ``docs`` (sorted,
+        distinct; each no larger than the set it overwrites), after :meth:`finish`; worker
+        threads may put distinct documents."""
         docs = np.asarray(docs, dtype=np.int64)
         starts = self.offsets[docs]
-        if not np.array_equal(np.diff(sets.offsets), self.offsets[docs + 1] - starts):
-            raise ValueError("put: each set must be as large as the one it replaces")
-        self.values.put_runs(starts, np.diff(sets.offsets), sets.hashes)
+        sizes = np.diff(sets.offsets)
+        if (sizes > self.offsets[docs + 1] - starts).any():
+            raise ValueError("put: a set is larger than the one it overwrites")
+        self.values.put_runs(starts, sizes, sets.hashes)
 
     def close(self) -> None:
         self.values.close()

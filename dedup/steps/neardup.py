@@ -389,7 +389,7 @@ class NearDuplicates(Step):
             self._common = SiteKeys(keys)
         with self._stage("sketch"):
             self._sketch_content(n, holders, sign)
-            del self._common  # each stored set holds its content set first from here on
+            del self._common  # each stored set starts with its content set from here on
         with self._stage("candidates"):
             bands, rows = self._bands()
             cands = banded_candidates(
@@ -615,9 +615,10 @@ class NearDuplicates(Step):
         shingles (see the class docstring). A set without a common shingle is its own
         content set: its signature from the shingling pass stands, and only the sets of
         ``holders`` are read back (in blocks, on the worker threads) and sketched again. Each
-        is stored again with its content shingles first: verification, which reads a set
-        back many times over, takes its first ``set_sizes_`` entries (looking up the common
-        shingles at each read took a quarter of that stage at corpus scale).
+        content set is written over the first entries of its stored set (the rest is not
+        read again): verification, which reads a set back many times over, takes the first
+        ``set_sizes_`` entries (looking up the common shingles at each read took a quarter
+        of that stage at corpus scale).
         """
         full_size = self._store.sizes()
         self.set_sizes_ = full_size.copy()
@@ -633,7 +634,7 @@ class NearDuplicates(Step):
             content_size = full_size[docs] - n_common
             mode = self._content_mode(content_size, full_size[docs])
             sets = _drop_common(full, is_common, mode)
-            self._store.put(docs, _content_first(full, is_common, mode))
+            self._store.put(docs, sets)  # the content set first: verification reads it
             self.signatures_[docs] = sign(sets)
             self.content_mode_[docs] = mode
             self.set_sizes_[docs] = np.diff(sets.offsets)
@@ -957,17 +958,6 @@ def _drop_common(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) ->
     if compiled.enabled():
         return ShingleBatch(*compiled.drop_marked(full.hashes, full.offsets, is_common, mode))
     return full.select(~(is_common & np.repeat(mode, np.diff(full.offsets))))
-
-
-def _content_first(full: ShingleBatch, is_common: np.ndarray, mode: np.ndarray) -> ShingleBatch:
-    """The full sets with the common entries last in the documents in content ``mode``: the
-    content set of each (:func:`_drop_common`) is its first entries."""
-    if compiled.enabled():
-        return ShingleBatch(
-            compiled.content_first(full.hashes, full.offsets, is_common, mode), full.offsets
-        )
-    dropped = is_common & np.repeat(mode, np.diff(full.offsets))
-    return ShingleBatch(full.hashes[np.lexsort((dropped, full.doc_ids()))], full.offsets)
 
 
 def _slice(batch: ShingleBatch, lo: int, hi: int) -> ShingleBatch:
