@@ -285,11 +285,11 @@ class Spool:
         part = np.zeros(len(starts), dtype=np.int64)
         at = np.zeros(len(starts), dtype=np.int64)
         arrays: list[np.ndarray] = []
-        memory, disk, across = self._by_chunk(starts, counts) if self._chunks else ([], [], [])
+        memory, disk, across = self._by_chunk(starts, counts)
         for sel, chunk_start, arr in memory:
             part[sel], at[sel] = len(arrays), starts[sel] - chunk_start
             arrays.append(arr)
-        rest = np.sort(np.concatenate([disk, across]).astype(np.int64))
+        rest = np.sort(np.concatenate([disk, across]))
         if len(rest):
             part[rest] = len(arrays)
             at[rest] = _runs(starts[rest], counts[rest])[2][:-1]
@@ -338,6 +338,8 @@ class Spool:
     ) -> tuple[list[tuple[np.ndarray, int, np.ndarray]], np.ndarray, np.ndarray]:
         """The runs in memory as ``(runs, chunk start, chunk)`` per chunk holding them whole,
         the runs on disk, and the runs over a chunk edge (indices into ``starts``)."""
+        if not self._chunks:  # nothing appended: every run is empty
+            return [], np.zeros(0, np.int64), np.zeros(0, np.int64)
         chunk_starts = np.array([c[0] for c in self._chunks], dtype=np.int64)
         on_disk = np.array([c[2] is None for c in self._chunks], dtype=bool)
         first = np.searchsorted(chunk_starts, starts, side="right") - 1
