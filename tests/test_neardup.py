@@ -247,6 +247,59 @@ def test_memory_budget_does_not_change_clusters(sample_docs, tmp_path):
         NearDuplicates(memory="lots").fit(sample_docs)
 
 
+@pytest.mark.parametrize("corpus", ["sample", "boilerplate"])
+def test_content_sets_read_back_agree_compiled_or_not_in_memory_or_spilled(corpus, sample_docs):
+    """Pages holding site-common shingles (41 of the sample's 44, 1,437 of the boilerplate
+    dev set's 2,248): the sketch stage writes their content sets back over the stored sets,
+    in memory chunks or in the work file, and verification reads them where they lie or
+    gathers them (numpy)."""
+    from dedup import compiled
+
+    docs = sample_docs if corpus == "sample" else read_jsonl(shared("boilerplate", "dev.jsonl"))
+    rows = []
+    for fast in sorted({compiled.available(), False}):
+        for memory in (None, 2000):
+            with compiled.switched(fast):
+                nd = NearDuplicates(threshold=0.5, memory=memory).fit(docs)
+            assert (nd.common_share_ > 0).sum() > len(docs) / 2 and nd.content_mode_.any()
+            assert (nd.spilled_bytes_ > 0) == (memory is not None)
+            rows.append(list(nd.cluster_rows()))
+    assert sum(r["cluster"] != r["id"] for r in rows[0]) > 0
+    assert all(r == rows[0] for r in rows[1:])
+
+
+@pytest.mark.parametrize("memory", [None, 2000])  # the stored sets in memory, or spilled
+def test_verification_reads_each_page_without_its_site_common_shingles(monkeypatch, memory):
+    from dedup.text.shingle import shingle_sets
+
+    cls = neardup.NearDuplicates
+    common, reads = {}, []
+    sketch, content_sets = cls._sketch_content, cls._content_sets
+
+    def keep_common(self, *args):
+        common["keys"] = self._common
+        return sketch(self, *args)
+
+    def record(self, docs):
+        view = content_sets(self, docs)
+        reads.append((np.asarray(docs), view.batch()))
+        return view
+
+    monkeypatch.setattr(cls, "_sketch_content", keep_common)
+    monkeypatch.setattr(cls, "_content_sets", record)
+    docs = read_jsonl(shared("boilerplate", "dev.jsonl"))
+    nd = NearDuplicates(threshold=0.3, memory=memory).fit(docs)
+    # Each page's set and site-common shingles found again from its text.
+    full, _ = shingle_sets([d["text"] for d in docs])
+    is_common, n_common = common["keys"].members(full, nd.sites_)
+    want = neardup._drop_common(full, is_common, nd.content_mode_)
+    read = np.unique(np.concatenate([read_docs for read_docs, _ in reads]))
+    assert ((n_common > 0) & nd.content_mode_)[read].sum() >= 20  # 46: sets that lose some
+    for read_docs, got in reads:
+        for k, d in enumerate(read_docs.tolist()):
+            assert sorted(got.doc(k).tolist()) == sorted(want.doc(d).tolist())
+
+
 def test_keys_set_aside_while_shingling_give_the_default_clusters(monkeypatch):
     """Small batches and the workers setting keys aside from the first batches on (instead of
     after 4096 documents): keys of buckets that end heavy come partly from the workers,
