@@ -218,7 +218,9 @@ def _check_set_store(tmp_path, limit):
         assert (got.doc(k) == ref[d]).all()
     assert_same_batch(store.view(docs).batch(), got)
     firsts = np.array([len(ref[d]) // 3 for d in docs])
-    assert_same_batch(store.view(docs, firsts).batch(), store.gather(docs, firsts))
+    head = store.view(docs, firsts).batch()
+    for k, d in enumerate(docs):
+        assert (head.doc(k) == ref[d][: firsts[k]]).all()
     spans = list(store.spans())
     assert [hi - lo for lo, hi in spans] == [b.n_docs for b in batches]
     assert spans[0][0] == 0 and all(
@@ -236,7 +238,7 @@ def _check_set_store(tmp_path, limit):
     heads = [ref[d][len(ref[d]) // 2 :][::-1] for d in docs]
     firsts = np.array([len(h) for h in heads])
     store.put(docs, ShingleBatch(np.concatenate(heads), np.r_[0, np.cumsum(firsts)]))
-    head = store.gather(docs, firsts)
+    head = store.view(docs, firsts).batch()
     for k, d in enumerate(docs):
         assert (head.doc(k) == heads[k]).all()
         assert (store.gather(docs).doc(k)[firsts[k] :] == ref[d][firsts[k] :]).all()

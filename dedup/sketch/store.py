@@ -615,34 +615,36 @@ class SetStore:
         hashes = self.values.read(int(offs[0]), int(offs[-1]))
         return ShingleBatch(hashes, offs - offs[0])
 
-    def gather(self, docs: np.ndarray, sizes: np.ndarray | None = None) -> ShingleBatch:
-        """The sets of ``docs`` (sorted, distinct document indices), in that order; with
-        ``sizes``, the first ``sizes[i]`` entries of the set of ``docs[i]``."""
-        docs = np.asarray(docs, dtype=np.int64)
-        starts = self.offsets[docs]
-        counts = self.offsets[docs + 1] - starts if sizes is None else np.asarray(sizes)
+    def gather(self, docs: np.ndarray) -> ShingleBatch:
+        """The sets of ``docs`` (sorted, distinct document indices), in that order."""
+        starts, counts = self._runs_of(docs)
         _, counts, out_offsets = _runs(starts, counts)
         return ShingleBatch(self.values.take_runs(starts, counts), out_offsets)
 
     def view(self, docs: np.ndarray, sizes: np.ndarray | None = None) -> SetView:
         """:meth:`gather`, read in place where the sets are in memory (see
-        :meth:`Spool.locate_runs`)."""
-        docs = np.asarray(docs, dtype=np.int64)
-        starts = self.offsets[docs]
-        counts = self.offsets[docs + 1] - starts if sizes is None else np.asarray(sizes)
+        :meth:`Spool.locate_runs`); with ``sizes``, the first ``sizes[i]`` entries of the
+        set of ``docs[i]``."""
+        starts, counts = self._runs_of(docs)
+        counts = counts if sizes is None else np.asarray(sizes, dtype=np.int64)
         arrays, part, at = self.values.locate_runs(starts, counts)
-        return SetView(tuple(arrays), part, at, np.asarray(counts, dtype=np.int64))
+        return SetView(tuple(arrays), part, at, counts)
 
     def put(self, docs: np.ndarray, sets: ShingleBatch) -> None:
         """Write ``sets`` over the first entries of the stored sets of ``docs`` (sorted,
         distinct; each no larger than the set it overwrites), after :meth:`finish`; worker
         threads may put distinct documents."""
-        docs = np.asarray(docs, dtype=np.int64)
-        starts = self.offsets[docs]
+        starts, counts = self._runs_of(docs)
         sizes = np.diff(sets.offsets)
-        if (sizes > self.offsets[docs + 1] - starts).any():
+        if (sizes > counts).any():
             raise ValueError("put: a set is larger than the one it overwrites")
         self.values.put_runs(starts, sizes, sets.hashes)
+
+    def _runs_of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the stored set of each of ``docs`` starts, and its size."""
+        docs = np.asarray(docs, dtype=np.int64)
+        starts = self.offsets[docs]
+        return starts, self.offsets[docs + 1] - starts
 
     def close(self) -> None:
         self.values.close()
